@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db import models
+from django.utils import timezone
+
+from apps.core.actors import Actor
+
+from .models import AuditEntry
+
+
+def audit_record(
+    *,
+    actor: Actor,
+    reseller_id: int | None,
+    action: str,
+    obj: models.Model,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    now: dt.datetime | None = None,
+) -> AuditEntry:
+    """Write one audit row. Call it inside the service's own transaction."""
+    return AuditEntry.objects.create(
+        created_at=now or timezone.now(),
+        reseller_id=reseller_id,
+        actor_type=actor.kind,
+        actor_user=actor.user,
+        actor_api_key_id=actor.api_key_id,
+        actor_label=actor.label,
+        action=action,
+        object_type=obj._meta.label_lower,
+        object_id=str(obj.pk),
+        before=before,
+        after=after,
+        ip=actor.ip,
+    )
+
+
+def snapshot(obj: models.Model, fields: list[str]) -> dict[str, Any]:
+    """The named fields of obj, for an audit row's before or after."""
+    return {name: getattr(obj, name) for name in fields}

@@ -1,0 +1,44 @@
+"""Helpers shared by the provider's admin pages: every admin write goes through a service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.http import HttpRequest
+
+from apps.core.actors import Actor
+from apps.core.errors import DomainError
+
+
+def actor_of(request: HttpRequest) -> Actor:
+    return Actor.for_user(request.user, ip=request.META.get("REMOTE_ADDR"))  # type: ignore[arg-type]
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """For ledgers, events and the audit trail: look, never touch."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+def run_service_action(
+    modeladmin: admin.ModelAdmin, request: HttpRequest, objects: Any, call: Any, verb: str
+) -> None:
+    """Apply a service to each selected object; report successes and domain errors."""
+    done = 0
+    for obj in objects:
+        try:
+            call(obj)
+            done += 1
+        except DomainError as error:
+            modeladmin.message_user(request, f"{obj}: {error.message} ({error.code})",
+                                    messages.ERROR)
+    if done:
+        modeladmin.message_user(request, f"{verb}: {done}.", messages.SUCCESS)

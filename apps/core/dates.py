@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from dateutil.relativedelta import relativedelta
+
+
+def add_months(moment: dt.datetime, months: int) -> dt.datetime:
+    """Calendar months; the 31st of January plus one month is the 28th (or 29th) of February."""
+    return moment + relativedelta(months=months)
+
+
+def whole_months_between(start: dt.datetime, end: dt.datetime) -> int:
+    """Months from start to end, a started month counting as a whole one; 0 if end <= start."""
+    if end <= start:
+        return 0
+    delta = relativedelta(end, start)
+    months = delta.years * 12 + delta.months
+    if start + relativedelta(months=months) < end:
+        months += 1
+    return months

@@ -1,0 +1,322 @@
+"""Every credit movement goes through here.
+
+Each function locks the reseller row, writes one ledger row and moves the
+cached balance in the same transaction. A repeated idempotency key has no
+second effect: it returns the first row (and refuses the key if the
+parameters differ).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from apps.accounts.models import Reseller
+from apps.accounts.permissions import Perm, authorize, authorize_provider
+from apps.audit.services import audit_record
+from apps.core.actors import Actor
+from apps.core.currencies import validate_currency
+from apps.core.errors import IdempotencyKeyReused, InsufficientCredits, NotFound, ValidationError
+
+from .models import CreditLedgerEntry, EntryKind
+
+if TYPE_CHECKING:
+    from apps.subscriptions.models import ServiceAccount, Subscriber
+
+MAX_CREDITS_PER_ENTRY = 10_000_000
+
+
+def _validate_positive(amount: object, *, param: str = "amount") -> int:
+    # bool is an int in Python; True credits are not a thing.
+    if not isinstance(amount, int) or isinstance(amount, bool):
+        raise ValidationError("Credits are a whole number.", code="invalid_amount", param=param)
+    if amount <= 0:
+        raise ValidationError(
+            "Credits must be a positive whole number.", code="invalid_amount", param=param
+        )
+    if amount > MAX_CREDITS_PER_ENTRY:
+        raise ValidationError(
+            f"At most {MAX_CREDITS_PER_ENTRY} credits in one movement.",
+            code="invalid_amount",
+            param=param,
+        )
+    return amount
+
+
+def _validate_key(idempotency_key: object) -> str:
+    if not isinstance(idempotency_key, str) or not idempotency_key.strip():
+        raise ValidationError(
+            "An idempotency key is required.", code="idempotency_key_required",
+            param="idempotency_key",
+        )
+    if len(idempotency_key) > 200:
+        raise ValidationError(
+            "An idempotency key has at most 200 characters.", code="invalid",
+            param="idempotency_key",
+        )
+    return idempotency_key
+
+
+def _existing(reseller_id: int, key: str, expected: dict[str, Any]) -> CreditLedgerEntry | None:
+    entry = CreditLedgerEntry.objects.filter(reseller_id=reseller_id, idempotency_key=key).first()
+    if entry is None:
+        return None
+    for field, value in expected.items():
+        if getattr(entry, field) != value:
+            raise IdempotencyKeyReused(
+                f"The idempotency key {key!r} was used for another credit movement.",
+                param="idempotency_key",
+            )
+    return entry
+
+
+def _write(
+    *,
+    reseller: Reseller,
+    livemode: bool,
+    kind: str,
+    delta: int,
+    idempotency_key: str,
+    actor: Actor,
+    now: dt.datetime | None,
+    reference: str = "",
+    reason: str = "",
+    price_amount: int | None = None,
+    price_currency: str = "",
+    subscriber: Subscriber | None = None,
+    account: ServiceAccount | None = None,
+    reverses: CreditLedgerEntry | None = None,
+) -> tuple[CreditLedgerEntry, bool]:
+    """Lock, check the key, write the row, move the balance. Returns (entry, created)."""
+    locked = Reseller.objects.select_for_update().only(
+        "id", "credit_balance", "test_credit_balance"
+    ).get(pk=reseller.pk)
+    expected = {"kind": kind, "delta": delta, "livemode": livemode}
+    if account is not None:
+        expected["account_id"] = account.pk
+    previous = _existing(locked.pk, idempotency_key, expected)
+    if previous is not None:
+        return previous, False
+    balance_field = "credit_balance" if livemode else "test_credit_balance"
+    balance = getattr(locked, balance_field)
+    new_balance = balance + delta
+    if new_balance < 0:
+        raise InsufficientCredits(
+            f"{-delta} credits needed, {balance} available.",
+            param="amount",
+        )
+    entry = CreditLedgerEntry.objects.create(
+        reseller_id=locked.pk,
+        livemode=livemode,
+        kind=kind,
+        delta=delta,
+        balance_after=new_balance,
+        idempotency_key=idempotency_key,
+        reference=reference,
+        reason=reason,
+        price_amount=price_amount,
+        price_currency=price_currency,
+        subscriber=subscriber,
+        account=account,
+        reverses=reverses,
+        actor_type=actor.kind,
+        actor_user=actor.user,
+        actor_api_key_id=actor.api_key_id,
+        actor_label=actor.label,
+        created_at=now or timezone.now(),
+    )
+    Reseller.objects.filter(pk=locked.pk).update(**{balance_field: new_balance})
+    setattr(reseller, balance_field, new_balance)
+    audit_record(
+        actor=actor,
+        reseller_id=locked.pk,
+        action=f"credits.{kind}",
+        obj=entry,
+        before={"balance": balance, "livemode": livemode},
+        after={"balance": new_balance, "delta": delta, "reference": reference, "reason": reason},
+        now=entry.created_at,
+    )
+    return entry, True
+
+
+def _drain_after_arrival(reseller: Reseller, *, livemode: bool, now: dt.datetime | None) -> None:
+    # Credits arrived: the activations and renewals that waited for them go first.
+    from apps.subscriptions.services import pending_queue_drain
+
+    pending_queue_drain(reseller=reseller, livemode=livemode, now=now)
+
+
+def credits_grant(
+    *,
+    actor: Actor,
+    reseller: Reseller,
+    amount: int,
+    reference: str,
+    idempotency_key: str,
+    price_amount: int | None = None,
+    price_currency: str = "",
+    livemode: bool = True,
+    now: dt.datetime | None = None,
+) -> CreditLedgerEntry:
+    """The provider adds credits to a reseller (a purchase), then the pending queue drains."""
+    authorize_provider(actor, "credits.grant")
+    amount = _validate_positive(amount)
+    idempotency_key = _validate_key(idempotency_key)
+    if not isinstance(reference, str) or not reference.strip():
+        raise ValidationError(
+            "A grant needs a reference (an order or invoice number).",
+            code="reference_required",
+            param="reference",
+        )
+    if price_amount is not None:
+        if not isinstance(price_amount, int) or isinstance(price_amount, bool) or price_amount < 0:
+            raise ValidationError(
+                "The price is a whole number of minor units, zero or more.",
+                code="invalid_amount",
+                param="price_amount",
+            )
+        price_currency = validate_currency(price_currency, param="price_currency")
+    elif price_currency:
+        raise ValidationError(
+            "A price currency needs a price amount.", code="invalid", param="price_amount"
+        )
+    with transaction.atomic():
+        entry, created = _write(
+            reseller=reseller,
+            livemode=livemode,
+            kind=EntryKind.PURCHASE,
+            delta=amount,
+            idempotency_key=idempotency_key,
+            actor=actor,
+            now=now,
+            reference=reference.strip(),
+            price_amount=price_amount,
+            price_currency=price_currency,
+        )
+    if created:
+        _drain_after_arrival(reseller, livemode=livemode, now=now)
+    return entry
+
+
+def credits_deduct(
+    *,
+    actor: Actor,
+    reseller: Reseller,
+    amount: int,
+    idempotency_key: str,
+    kind: str = EntryKind.ACTIVATION,
+    reason: str = "",
+    reference: str = "",
+    subscriber: Subscriber | None = None,
+    account: ServiceAccount | None = None,
+    livemode: bool = True,
+    now: dt.datetime | None = None,
+) -> CreditLedgerEntry:
+    """Spend credits. Raises `insufficient_credits` and writes nothing when the balance is short."""
+    authorize(actor, reseller, Perm.ACCOUNT_CREATE)
+    amount = _validate_positive(amount)
+    idempotency_key = _validate_key(idempotency_key)
+    if kind not in (EntryKind.ACTIVATION, EntryKind.RENEWAL, EntryKind.PLAN_CHANGE):
+        raise ValidationError(f"{kind!r} is not a deduction.", code="invalid", param="kind")
+    with transaction.atomic():
+        entry, _ = _write(
+            reseller=reseller,
+            livemode=livemode,
+            kind=kind,
+            delta=-amount,
+            idempotency_key=idempotency_key,
+            actor=actor,
+            now=now,
+            reason=reason,
+            reference=reference,
+            subscriber=subscriber,
+            account=account,
+        )
+    return entry
+
+
+def credits_refund(
+    *,
+    actor: Actor,
+    reseller: Reseller,
+    amount: int,
+    idempotency_key: str,
+    reason: str = "",
+    refunds: CreditLedgerEntry | None = None,
+    livemode: bool = True,
+    now: dt.datetime | None = None,
+) -> CreditLedgerEntry:
+    """Give credits back; when `refunds` names a deduction, no more than it took."""
+    authorize_provider(actor, "credits.refund")
+    amount = _validate_positive(amount)
+    idempotency_key = _validate_key(idempotency_key)
+    if refunds is not None:
+        if refunds.reseller_id != reseller.pk:
+            raise NotFound("No such ledger entry.", param="refunds")
+        if refunds.delta >= 0 or amount > -refunds.delta:
+            raise ValidationError(
+                "A refund returns at most what the deduction took.",
+                code="refund_exceeds_deduction",
+                param="amount",
+            )
+        livemode = refunds.livemode
+    with transaction.atomic():
+        entry, created = _write(
+            reseller=reseller,
+            livemode=livemode,
+            kind=EntryKind.REFUND,
+            delta=amount,
+            idempotency_key=idempotency_key,
+            actor=actor,
+            now=now,
+            reason=reason,
+            reverses=refunds,
+            subscriber=refunds.subscriber if refunds else None,
+            account=refunds.account if refunds else None,
+        )
+    if created:
+        _drain_after_arrival(reseller, livemode=livemode, now=now)
+    return entry
+
+
+def credits_adjust(
+    *,
+    actor: Actor,
+    reseller: Reseller,
+    delta: int,
+    reason: str,
+    idempotency_key: str,
+    livemode: bool = True,
+    now: dt.datetime | None = None,
+) -> CreditLedgerEntry:
+    """A signed correction with a stated reason. It cannot take the balance below zero."""
+    authorize_provider(actor, "credits.adjust")
+    if not isinstance(delta, int) or isinstance(delta, bool) or delta == 0:
+        raise ValidationError(
+            "An adjustment is a non-zero whole number of credits.",
+            code="invalid_amount",
+            param="delta",
+        )
+    _validate_positive(abs(delta), param="delta")
+    idempotency_key = _validate_key(idempotency_key)
+    if not isinstance(reason, str) or not reason.strip():
+        raise ValidationError(
+            "An adjustment needs a reason.", code="reason_required", param="reason"
+        )
+    with transaction.atomic():
+        entry, created = _write(
+            reseller=reseller,
+            livemode=livemode,
+            kind=EntryKind.ADJUSTMENT,
+            delta=delta,
+            idempotency_key=idempotency_key,
+            actor=actor,
+            now=now,
+            reason=reason.strip(),
+        )
+    if created and delta > 0:
+        _drain_after_arrival(reseller, livemode=livemode, now=now)
+    return entry

@@ -1,0 +1,266 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+from django.db.models import Q
+
+from apps.core.currencies import CURRENCY_CHOICES
+from apps.core.models import AppendOnlyModel
+
+
+class PlanStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    ARCHIVED = "archived", "Archived"
+
+
+class Plan(models.Model):
+    reseller = models.ForeignKey(
+        "accounts.Reseller", on_delete=models.PROTECT, related_name="plans"
+    )
+    name = models.CharField(max_length=120)
+    tier = models.CharField(max_length=60, blank=True)
+    duration_months = models.PositiveSmallIntegerField(default=1)
+    credit_cost = models.PositiveIntegerField(help_text="Credits per period of duration_months.")
+    is_trial = models.BooleanField(default=False)
+    status = models.CharField(max_length=10, choices=PlanStatus.choices, default=PlanStatus.ACTIVE)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["reseller", "duration_months", "name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(duration_months__gte=1, duration_months__lte=120),
+                name="plan_duration_1_to_120",
+            ),
+            models.CheckConstraint(condition=Q(credit_cost__gte=1), name="plan_credit_cost_gte_1"),
+            models.UniqueConstraint(fields=["reseller", "name"], name="plan_name_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == PlanStatus.ACTIVE
+
+
+class PlanPrice(models.Model):
+    """What the subscriber pays for one period, in one currency (minor units)."""
+
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="prices")
+    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
+    amount = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "currency"], name="plan_price_unique"),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="plan_price_amount_gte_0"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.currency}"
+
+
+class Subscriber(models.Model):
+    reseller = models.ForeignKey(
+        "accounts.Reseller", on_delete=models.PROTECT, related_name="subscribers"
+    )
+    name = models.CharField(max_length=200)
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    country = models.CharField(max_length=2, blank=True)
+    marketing_consent = models.BooleanField(default=False)
+    marketing_consent_at = models.DateTimeField(null=True, blank=True)
+    marketing_consent_source = models.CharField(max_length=60, blank=True)
+    # The id in the billing system that owns the customer (WHMCS client id, ...).
+    # NULL, not "", when absent: the unique constraint ignores NULLs.
+    external_id = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001
+    livemode = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["reseller", "livemode", "external_id"],
+                condition=Q(external_id__isnull=False),
+                name="subscriber_external_id_unique",
+            ),
+            models.CheckConstraint(
+                condition=Q(marketing_consent=False) | Q(marketing_consent_at__isnull=False),
+                name="subscriber_consent_has_time",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["reseller", "email"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AccountStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    ACTIVE = "active", "Active"
+    GRACE = "grace", "Grace"
+    SUSPENDED = "suspended", "Suspended"
+    TERMINATED = "terminated", "Terminated"
+
+
+class PendingReason(models.TextChoices):
+    INSUFFICIENT_CREDITS = "insufficient_credits", "Waiting for credits"
+
+
+class ServiceAccount(models.Model):
+    """A subscriber's service account: credentials, plan, period and status."""
+
+    reseller = models.ForeignKey(
+        "accounts.Reseller", on_delete=models.PROTECT, related_name="service_accounts"
+    )
+    subscriber = models.ForeignKey(Subscriber, on_delete=models.PROTECT, related_name="accounts")
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="accounts")
+    # A plan change waiting for the next renewal.
+    next_plan = models.ForeignKey(
+        Plan, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    username = models.CharField(max_length=40)
+    password_encrypted = models.TextField(editable=False)
+    status = models.CharField(
+        max_length=12, choices=AccountStatus.choices, default=AccountStatus.PENDING
+    )
+    pending_reason = models.CharField(max_length=40, choices=PendingReason.choices, blank=True)
+    starts_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    status_changed_at = models.DateTimeField()
+    auto_renew = models.BooleanField(default=True)
+    renewal_period_months = models.PositiveSmallIntegerField(default=1)
+    livemode = models.BooleanField(default=True)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["expires_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["reseller", "username"], name="account_username_unique"),
+            models.CheckConstraint(
+                condition=Q(status__in=[s.value for s in AccountStatus]),
+                name="account_status_valid",
+            ),
+            # Every status has a period but pending (and terminated without ever activating).
+            models.CheckConstraint(
+                condition=Q(status__in=[AccountStatus.PENDING, AccountStatus.TERMINATED])
+                | Q(starts_at__isnull=False, expires_at__isnull=False),
+                name="account_period_set_unless_pending",
+            ),
+            models.CheckConstraint(
+                condition=Q(expires_at__isnull=True) | Q(expires_at__gt=models.F("starts_at")),
+                name="account_period_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(renewal_period_months__gte=1, renewal_period_months__lte=120),
+                name="account_renewal_period_1_to_120",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["reseller", "livemode", "status", "expires_at"]),
+            models.Index(fields=["status", "expires_at"]),
+            models.Index(fields=["subscriber"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.username
+
+
+class EventAction(models.TextChoices):
+    CREATE = "create", "Created"
+    ACTIVATE = "activate", "Activated"
+    RENEW = "renew", "Renewed"
+    RENEWAL_QUEUED = "renewal_queued", "Renewal waiting for credits"
+    EXPIRE = "expire", "Expired (grace)"
+    SUSPEND = "suspend", "Suspended"
+    UNSUSPEND = "unsuspend", "Unsuspended"
+    TERMINATE = "terminate", "Terminated"
+    CHANGE_PLAN = "change_plan", "Plan changed"
+    SCHEDULE_PLAN_CHANGE = "schedule_plan_change", "Plan change scheduled"
+    SET_AUTO_RENEW = "set_auto_renew", "Auto-renew changed"
+    RESET_PASSWORD = "reset_password", "Password reset"
+
+
+class AccountEvent(AppendOnlyModel):
+    """The account's history: one row per accepted transition or change."""
+
+    account = models.ForeignKey(ServiceAccount, on_delete=models.PROTECT, related_name="events")
+    reseller = models.ForeignKey("accounts.Reseller", on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField()
+    action = models.CharField(max_length=30, choices=EventAction.choices)
+    actor_type = models.CharField(max_length=10)
+    actor_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    actor_api_key_id = models.BigIntegerField(null=True, blank=True)
+    actor_label = models.CharField(max_length=255)
+    from_status = models.CharField(max_length=12, blank=True)
+    to_status = models.CharField(max_length=12, blank=True)
+    old_expires_at = models.DateTimeField(null=True, blank=True)
+    new_expires_at = models.DateTimeField(null=True, blank=True)
+    credits_moved = models.IntegerField(default=0, help_text="Signed: a deduction is negative.")
+    reason = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["account", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.action} {self.from_status}->{self.to_status}"
+
+
+class OperationKind(models.TextChoices):
+    ACTIVATE = "activate", "Activation"
+    RENEW = "renew", "Renewal"
+
+
+class OperationStatus(models.TextChoices):
+    WAITING = "waiting", "Waiting for credits"
+    COMPLETED = "completed", "Completed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class PendingOperation(models.Model):
+    """An activation or renewal waiting for credits; the queue drains oldest first."""
+
+    reseller = models.ForeignKey("accounts.Reseller", on_delete=models.PROTECT, related_name="+")
+    account = models.ForeignKey(
+        ServiceAccount, on_delete=models.PROTECT, related_name="pending_operations"
+    )
+    livemode = models.BooleanField(default=True)
+    kind = models.CharField(max_length=10, choices=OperationKind.choices)
+    months = models.PositiveSmallIntegerField()
+    credits = models.PositiveIntegerField()
+    status = models.CharField(
+        max_length=10, choices=OperationStatus.choices, default=OperationStatus.WAITING
+    )
+    reference = models.CharField(max_length=200, blank=True)
+    idempotency_key = models.CharField(max_length=255, blank=True)
+    requested_at = models.DateTimeField()
+    completed_at = models.DateTimeField(null=True, blank=True)
+    actor_label = models.CharField(max_length=255)
+
+    class Meta:
+        ordering = ["requested_at", "id"]
+        constraints = [
+            # One waiting operation per account: a second request is refused, not stacked.
+            models.UniqueConstraint(
+                fields=["account"],
+                condition=Q(status=OperationStatus.WAITING),
+                name="pending_operation_one_waiting_per_account",
+            ),
+            models.CheckConstraint(condition=Q(months__gte=1), name="pending_operation_months"),
+            models.CheckConstraint(condition=Q(credits__gte=1), name="pending_operation_credits"),
+        ]
+        indexes = [models.Index(fields=["reseller", "livemode", "status", "requested_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} of account {self.account_id} ({self.status})"

@@ -1,0 +1,922 @@
+"""Plans, subscribers and the service-account lifecycle.
+
+Lock order, everywhere credits move: the reseller row first, then the
+account row. Every accepted transition writes an AccountEvent and an audit
+row; a refused one raises a DomainError and writes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from fractions import Fraction
+from math import ceil
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from apps.accounts.models import ReactivationPolicy, Reseller
+from apps.accounts.permissions import Perm, authorize
+from apps.audit.services import audit_record, snapshot
+from apps.core import crypto
+from apps.core.actors import Actor
+from apps.core.currencies import validate_currency
+from apps.core.dates import add_months, whole_months_between
+from apps.core.errors import InsufficientCredits, NotFound, StateConflict, ValidationError
+from apps.credits.models import EntryKind
+from apps.credits.services import credits_deduct
+
+from . import states
+from .credentials import generate_password, generate_username, validate_username
+from .models import (
+    AccountEvent,
+    AccountStatus,
+    EventAction,
+    OperationKind,
+    OperationStatus,
+    PendingOperation,
+    PendingReason,
+    Plan,
+    PlanPrice,
+    PlanStatus,
+    ServiceAccount,
+    Subscriber,
+)
+
+ACCOUNT_AUDIT_FIELDS = [
+    "status",
+    "pending_reason",
+    "plan_id",
+    "next_plan_id",
+    "starts_at",
+    "expires_at",
+    "auto_renew",
+    "renewal_period_months",
+]
+MAX_MONTHS = 120
+
+
+# ---------------------------------------------------------------- plans
+
+
+def _validate_prices(prices: dict[str, int]) -> dict[str, int]:
+    clean: dict[str, int] = {}
+    for currency, amount in prices.items():
+        validate_currency(currency, param="prices")
+        if not isinstance(amount, int) or isinstance(amount, bool) or amount < 0:
+            raise ValidationError(
+                f"The {currency} price is a whole number of minor units, zero or more.",
+                code="invalid_amount",
+                param="prices",
+            )
+        clean[currency] = amount
+    return clean
+
+
+def _whole_at_least_one(value: object, name: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValidationError(
+            f"{name} is a whole number of at least 1.", code="invalid_amount", param=name
+        )
+    return value
+
+
+def _validate_plan_numbers(duration_months: object, credit_cost: object) -> None:
+    _whole_at_least_one(credit_cost, "credit_cost")
+    if _whole_at_least_one(duration_months, "duration_months") > MAX_MONTHS:
+        raise ValidationError(
+            f"A plan lasts at most {MAX_MONTHS} months.", code="invalid_amount",
+            param="duration_months",
+        )
+
+
+@transaction.atomic
+def plan_create(
+    *,
+    actor: Actor,
+    reseller: Reseller,
+    name: str,
+    duration_months: int = 1,
+    credit_cost: int | None = None,
+    tier: str = "",
+    is_trial: bool = False,
+    prices: dict[str, int] | None = None,
+) -> Plan:
+    """A plan; its credit cost defaults to one credit per month."""
+    authorize(actor, reseller, Perm.PLAN_MANAGE)
+    if not name or not name.strip():
+        raise ValidationError("A plan needs a name.", code="required", param="name")
+    credit_cost = duration_months if credit_cost is None else credit_cost
+    _validate_plan_numbers(duration_months, credit_cost)
+    clean_prices = _validate_prices(prices or {})
+    if Plan.objects.filter(reseller=reseller, name=name.strip()).exists():
+        raise ValidationError(f"A plan named {name!r} exists.", code="plan_name_taken",
+                              param="name")
+    plan = Plan.objects.create(
+        reseller=reseller,
+        name=name.strip(),
+        tier=tier,
+        duration_months=duration_months,
+        credit_cost=credit_cost,
+        is_trial=is_trial,
+    )
+    PlanPrice.objects.bulk_create(
+        PlanPrice(plan=plan, currency=c, amount=a) for c, a in clean_prices.items()
+    )
+    audit_record(
+        actor=actor, reseller_id=reseller.pk, action="plan.create", obj=plan,
+        after={**snapshot(plan, ["name", "tier", "duration_months", "credit_cost", "is_trial"]),
+               "prices": clean_prices},
+    )
+    return plan
+
+
+@transaction.atomic
+def plan_update(
+    *,
+    actor: Actor,
+    plan: Plan,
+    name: str | None = None,
+    tier: str | None = None,
+    credit_cost: int | None = None,
+    is_trial: bool | None = None,
+    prices: dict[str, int] | None = None,
+) -> Plan:
+    """Change a plan. The duration is fixed once made; a new cost applies from the next renewal."""
+    authorize(actor, plan.reseller_id, Perm.PLAN_MANAGE)
+    plan = Plan.objects.select_for_update().get(pk=plan.pk)
+    fields = ["name", "tier", "credit_cost", "is_trial"]
+    before = {**snapshot(plan, fields), "prices": _prices_of(plan)}
+    if name is not None:
+        if not name.strip():
+            raise ValidationError("A plan needs a name.", code="required", param="name")
+        if Plan.objects.filter(reseller_id=plan.reseller_id, name=name.strip()).exclude(
+            pk=plan.pk
+        ).exists():
+            raise ValidationError(f"A plan named {name!r} exists.", code="plan_name_taken",
+                                  param="name")
+        plan.name = name.strip()
+    if tier is not None:
+        plan.tier = tier
+    if credit_cost is not None:
+        _validate_plan_numbers(plan.duration_months, credit_cost)
+        plan.credit_cost = credit_cost
+    if is_trial is not None:
+        plan.is_trial = is_trial
+    plan.save()
+    if prices is not None:
+        clean = _validate_prices(prices)
+        PlanPrice.objects.filter(plan=plan).exclude(currency__in=list(clean)).delete()
+        for currency, amount in clean.items():
+            PlanPrice.objects.update_or_create(
+                plan=plan, currency=currency, defaults={"amount": amount}
+            )
+    audit_record(
+        actor=actor, reseller_id=plan.reseller_id, action="plan.update", obj=plan,
+        before=before, after={**snapshot(plan, fields), "prices": _prices_of(plan)},
+    )
+    return plan
+
+
+def _prices_of(plan: Plan) -> dict[str, int]:
+    return dict(PlanPrice.objects.filter(plan=plan).values_list("currency", "amount"))
+
+
+@transaction.atomic
+def plan_archive(*, actor: Actor, plan: Plan, archived: bool = True) -> Plan:
+    """Archive (or restore) a plan: it stays on the accounts that use it, but sells no more."""
+    authorize(actor, plan.reseller_id, Perm.PLAN_MANAGE)
+    plan = Plan.objects.select_for_update().get(pk=plan.pk)
+    before = plan.status
+    plan.status = PlanStatus.ARCHIVED if archived else PlanStatus.ACTIVE
+    plan.save(update_fields=["status"])
+    audit_record(
+        actor=actor, reseller_id=plan.reseller_id,
+        action="plan.archive" if archived else "plan.unarchive", obj=plan,
+        before={"status": before}, after={"status": plan.status},
+    )
+    return plan
+
+
+@transaction.atomic
+def plan_delete(*, actor: Actor, plan: Plan) -> None:
+    """Delete a plan no account has ever used; a plan in use can only be archived."""
+    authorize(actor, plan.reseller_id, Perm.PLAN_MANAGE)
+    plan = Plan.objects.select_for_update().get(pk=plan.pk)
+    if ServiceAccount.objects.filter(plan=plan).exists() or ServiceAccount.objects.filter(
+        next_plan=plan
+    ).exists():
+        raise StateConflict(
+            "This plan is used by accounts: archive it instead.", code="plan_in_use",
+            param="plan",
+        )
+    audit_record(
+        actor=actor, reseller_id=plan.reseller_id, action="plan.delete", obj=plan,
+        before=snapshot(plan, ["name", "duration_months", "credit_cost"]),
+    )
+    plan.delete()
+
+
+# ---------------------------------------------------------------- subscribers
+
+SUBSCRIBER_FIELDS = [
+    "name",
+    "email",
+    "phone",
+    "country",
+    "marketing_consent",
+    "marketing_consent_at",
+    "marketing_consent_source",
+    "external_id",
+]
+
+
+def _validate_subscriber(
+    *, name: str, email: str, country: str, external_id: str | None
+) -> None:
+    if not name or not name.strip():
+        raise ValidationError("A subscriber needs a name.", code="required", param="name")
+    if email:
+        try:
+            validate_email(email)
+        except DjangoValidationError:
+            raise ValidationError(
+                f"{email!r} is not an email address.", code="invalid_email", param="email"
+            ) from None
+    if country and (len(country) != 2 or not country.isalpha() or not country.isupper()):
+        raise ValidationError(
+            "The country is a two-letter ISO 3166 code in capitals (for example ES).",
+            code="invalid_country", param="country",
+        )
+    if external_id is not None and (not external_id.strip() or len(external_id) > 100):
+        raise ValidationError(
+            "An external id has 1 to 100 characters.", code="invalid", param="external_id"
+        )
+
+
+def _external_id_taken(reseller_id: int, livemode: bool, external_id: str) -> ValidationError:
+    return ValidationError(
+        f"A subscriber with external id {external_id!r} exists.",
+        code="duplicate_external_id",
+        param="external_id",
+    )
+
+
+def subscriber_create(
+    *,
+    actor: Actor,
+    reseller: Reseller,
+    name: str,
+    email: str = "",
+    phone: str = "",
+    country: str = "",
+    marketing_consent: bool = False,
+    marketing_consent_source: str = "",
+    external_id: str | None = None,
+    livemode: bool = True,
+    now: dt.datetime | None = None,
+) -> Subscriber:
+    authorize(actor, reseller, Perm.SUBSCRIBER_MANAGE)
+    now = now or timezone.now()
+    _validate_subscriber(name=name, email=email, country=country, external_id=external_id)
+    if marketing_consent and not marketing_consent_source:
+        raise ValidationError(
+            "Marketing consent needs its source (where the subscriber gave it).",
+            code="consent_source_required", param="marketing_consent_source",
+        )
+    try:
+        with transaction.atomic():
+            subscriber = Subscriber.objects.create(
+                reseller=reseller,
+                name=name.strip(),
+                email=email.lower(),
+                phone=phone,
+                country=country,
+                marketing_consent=marketing_consent,
+                marketing_consent_at=now if marketing_consent else None,
+                marketing_consent_source=marketing_consent_source if marketing_consent else "",
+                external_id=external_id,
+                livemode=livemode,
+            )
+            audit_record(
+                actor=actor, reseller_id=reseller.pk, action="subscriber.create",
+                obj=subscriber, after=snapshot(subscriber, SUBSCRIBER_FIELDS), now=now,
+            )
+    except IntegrityError:
+        # The unique (reseller, mode, external_id) constraint is the truth.
+        raise _external_id_taken(reseller.pk, livemode, external_id or "") from None
+    return subscriber
+
+
+def subscriber_update(
+    *,
+    actor: Actor,
+    subscriber: Subscriber,
+    now: dt.datetime | None = None,
+    **changes: Any,
+) -> Subscriber:
+    """Change contact details; a consent change records when and where it was given."""
+    authorize(actor, subscriber.reseller_id, Perm.SUBSCRIBER_MANAGE)
+    now = now or timezone.now()
+    allowed = {"name", "email", "phone", "country", "external_id", "marketing_consent",
+               "marketing_consent_source"}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise ValidationError(f"Unknown fields: {', '.join(sorted(unknown))}.", code="invalid")
+    try:
+        with transaction.atomic():
+            subscriber = Subscriber.objects.select_for_update().get(pk=subscriber.pk)
+            before = snapshot(subscriber, SUBSCRIBER_FIELDS)
+            values = {**before, **changes}
+            _validate_subscriber(
+                name=values["name"], email=values["email"], country=values["country"],
+                external_id=values["external_id"],
+            )
+            for field in ("name", "email", "phone", "country", "external_id"):
+                if field in changes:
+                    setattr(subscriber, field, changes[field])
+            subscriber.email = subscriber.email.lower()
+            if "marketing_consent" in changes and changes["marketing_consent"] != before[
+                "marketing_consent"
+            ]:
+                if changes["marketing_consent"]:
+                    source = changes.get("marketing_consent_source", "")
+                    if not source:
+                        raise ValidationError(
+                            "Marketing consent needs its source.",
+                            code="consent_source_required", param="marketing_consent_source",
+                        )
+                    subscriber.marketing_consent_source = source
+                else:
+                    subscriber.marketing_consent_source = changes.get(
+                        "marketing_consent_source", "withdrawn"
+                    )
+                subscriber.marketing_consent = changes["marketing_consent"]
+                subscriber.marketing_consent_at = now
+            subscriber.save()
+            audit_record(
+                actor=actor, reseller_id=subscriber.reseller_id, action="subscriber.update",
+                obj=subscriber, before=before, after=snapshot(subscriber, SUBSCRIBER_FIELDS),
+                now=now,
+            )
+    except IntegrityError:
+        raise _external_id_taken(
+            subscriber.reseller_id, subscriber.livemode, changes.get("external_id") or ""
+        ) from None
+    return subscriber
+
+
+# ---------------------------------------------------------------- accounts
+
+
+@dataclass(frozen=True)
+class RenewResult:
+    account: ServiceAccount
+    # True when the renewal waits in the pending queue for credits.
+    queued: bool
+    credits: int
+    operation: PendingOperation | None = None
+
+
+def _periods(plan: Plan, months: object) -> int:
+    if not isinstance(months, int) or isinstance(months, bool) or months < 1:
+        raise ValidationError("Months is a whole number of at least 1.", code="invalid_months",
+                              param="months")
+    if months > MAX_MONTHS or months % plan.duration_months:
+        raise ValidationError(
+            f"The {plan.name} plan is sold in periods of {plan.duration_months} month(s), "
+            f"up to {MAX_MONTHS} months.",
+            code="invalid_months",
+            param="months",
+        )
+    return months // plan.duration_months
+
+
+def credits_for(plan: Plan, months: int) -> int:
+    """Credits for `months` of `plan`: its cost per period times the periods."""
+    return plan.credit_cost * _periods(plan, months)
+
+
+def _event(
+    account: ServiceAccount,
+    *,
+    action: str,
+    actor: Actor,
+    now: dt.datetime,
+    from_status: str,
+    old_expires_at: dt.datetime | None = None,
+    credits_moved: int = 0,
+    reason: str = "",
+    data: dict[str, Any] | None = None,
+) -> AccountEvent:
+    return AccountEvent.objects.create(
+        account=account,
+        reseller_id=account.reseller_id,
+        created_at=now,
+        action=action,
+        actor_type=actor.kind,
+        actor_user=actor.user,
+        actor_api_key_id=actor.api_key_id,
+        actor_label=actor.label,
+        from_status=from_status,
+        to_status=account.status,
+        old_expires_at=old_expires_at,
+        new_expires_at=account.expires_at,
+        credits_moved=credits_moved,
+        reason=reason,
+        data=data or {},
+    )
+
+
+def _audit_account(
+    actor: Actor, account: ServiceAccount, action: str, before: dict[str, Any], now: dt.datetime
+) -> None:
+    audit_record(
+        actor=actor, reseller_id=account.reseller_id, action=f"account.{action}", obj=account,
+        before=before, after=snapshot(account, ACCOUNT_AUDIT_FIELDS), now=now,
+    )
+
+
+def _lock(account: ServiceAccount) -> tuple[Reseller, ServiceAccount]:
+    """Lock the reseller, then the account (the one lock order)."""
+    reseller = Reseller.objects.select_for_update().get(pk=account.reseller_id)
+    locked = ServiceAccount.objects.select_for_update(of=("self",)).select_related("plan", "next_plan").get(
+        pk=account.pk
+    )
+    return reseller, locked
+
+
+def _sellable_plan(plan: Plan, reseller_id: int) -> Plan:
+    """The plan as the database has it now, if this reseller sells it."""
+    plan = Plan.objects.filter(pk=plan.pk).first() or plan
+    if plan.reseller_id != reseller_id:
+        raise NotFound("No such plan.", code="plan_not_found", param="plan")
+    if plan.status != PlanStatus.ACTIVE:
+        raise ValidationError(
+            f"The plan {plan.name!r} is archived.", code="plan_archived", param="plan"
+        )
+    return plan
+
+
+def account_create(
+    *,
+    actor: Actor,
+    subscriber: Subscriber,
+    plan: Plan,
+    months: int | None = None,
+    username: str | None = None,
+    auto_renew: bool = True,
+    now: dt.datetime | None = None,
+) -> tuple[ServiceAccount, str]:
+    """Create an account and activate it on credits. Returns (account, password).
+
+    When credits are short the account is created `pending`
+    (`insufficient_credits`), nothing is deducted, and it activates by itself
+    when credits arrive.
+    """
+    authorize(actor, subscriber.reseller_id, Perm.ACCOUNT_CREATE)
+    now = now or timezone.now()
+    plan = _sellable_plan(plan, subscriber.reseller_id)
+    months = plan.duration_months if months is None else months
+    cost = credits_for(plan, months)
+    if username is not None:
+        validate_username(username)
+    password = generate_password()
+    for _attempt in range(10):
+        try:
+            with transaction.atomic():
+                account = _account_create_locked(
+                    actor=actor, subscriber=subscriber, plan=plan, months=months, cost=cost,
+                    username=username or generate_username(subscriber.name),
+                    password=password, auto_renew=auto_renew, now=now,
+                )
+            return account, password
+        except IntegrityError as error:
+            if "account_username_unique" not in str(error):
+                raise
+            if username is not None:
+                raise ValidationError(
+                    f"The username {username!r} is taken.", code="username_taken",
+                    param="username",
+                ) from None
+    raise RuntimeError("Could not generate a free username in 10 attempts.")
+
+
+def _account_create_locked(
+    *,
+    actor: Actor,
+    subscriber: Subscriber,
+    plan: Plan,
+    months: int,
+    cost: int,
+    username: str,
+    password: str,
+    auto_renew: bool,
+    now: dt.datetime,
+) -> ServiceAccount:
+    reseller = Reseller.objects.select_for_update().get(pk=subscriber.reseller_id)
+    account = ServiceAccount.objects.create(
+        reseller=reseller,
+        subscriber=subscriber,
+        plan=plan,
+        username=username,
+        password_encrypted=crypto.encrypt(password),
+        status=AccountStatus.PENDING,
+        status_changed_at=now,
+        auto_renew=auto_renew,
+        renewal_period_months=months,
+        livemode=subscriber.livemode,
+        created_at=now,
+    )
+    _event(account, action=EventAction.CREATE, actor=actor, now=now, from_status="",
+           data={"plan": plan.pk, "months": months, "credits": cost})
+    if reseller.balance(livemode=account.livemode) >= cost:
+        _activate(account, actor=actor, months=months, cost=cost, now=now)
+    else:
+        account.pending_reason = PendingReason.INSUFFICIENT_CREDITS
+        account.save(update_fields=["pending_reason"])
+        PendingOperation.objects.create(
+            reseller=reseller, account=account, livemode=account.livemode,
+            kind=OperationKind.ACTIVATE, months=months, credits=cost, requested_at=now,
+            actor_label=actor.label,
+        )
+    _audit_account(actor, account, "create", {}, now)
+    return account
+
+
+def _activate(
+    account: ServiceAccount, *, actor: Actor, months: int, cost: int, now: dt.datetime
+) -> None:
+    from_status = account.status
+    states.check("activate", from_status)
+    entry = credits_deduct(
+        actor=actor, reseller=account.reseller, amount=cost, kind=EntryKind.ACTIVATION,
+        idempotency_key=f"activation:{account.pk}", subscriber=account.subscriber,
+        account=account, livemode=account.livemode, now=now,
+    )
+    account.status = AccountStatus.ACTIVE
+    account.pending_reason = ""
+    account.starts_at = now
+    account.expires_at = add_months(now, months)
+    account.status_changed_at = now
+    account.save(update_fields=["status", "pending_reason", "starts_at", "expires_at",
+                                "status_changed_at", "updated_at"])
+    _event(account, action=EventAction.ACTIVATE, actor=actor, now=now, from_status=from_status,
+           credits_moved=entry.delta)
+
+
+def _renewal_window(
+    account: ServiceAccount, *, months: int, policy: str, now: dt.datetime
+) -> tuple[dt.datetime, dt.datetime]:
+    """(starts_at, expires_at) after renewing `months`.
+
+    Not yet expired: the new period follows the current one. Expired: the
+    reseller's policy says whether it starts at the old expiry or now; a
+    period that would already be over when it starts from the old expiry
+    starts now instead, so a renewal always buys time ahead.
+    """
+    if account.expires_at is None or account.starts_at is None:
+        raise StateConflict("The account was never activated.", code="invalid_state_transition")
+    if account.expires_at > now:
+        return account.starts_at, add_months(account.expires_at, months)
+    if policy == ReactivationPolicy.FROM_EXPIRY:
+        expires = add_months(account.expires_at, months)
+        if expires > now:
+            return account.starts_at, expires
+    return now, add_months(now, months)
+
+
+def account_renew(
+    *,
+    actor: Actor,
+    account: ServiceAccount,
+    months: int | None = None,
+    reference: str = "",
+    idempotency_key: str | None = None,
+    now: dt.datetime | None = None,
+) -> RenewResult:
+    """Extend the account by `months` (default: its renewal period) on credits.
+
+    Same credentials. A plan change scheduled for the renewal takes effect
+    here. With credits short, the renewal waits in the pending queue and the
+    account keeps its status. With an idempotency key, a retry has no second
+    effect.
+    """
+    authorize(actor, account.reseller_id, Perm.ACCOUNT_RENEW)
+    now = now or timezone.now()
+    with transaction.atomic():
+        reseller, account = _lock(account)
+        states.check("renew", account.status)
+        plan = account.next_plan or account.plan
+        months = account.renewal_period_months if months is None else months
+        cost = credits_for(plan, months)
+        key = f"renewal:{account.pk}:{idempotency_key or uuid.uuid4().hex}"
+        waiting = PendingOperation.objects.filter(
+            account=account, status=OperationStatus.WAITING
+        ).first()
+        if waiting is not None:
+            if idempotency_key and waiting.idempotency_key == key:
+                return RenewResult(account=account, queued=True, credits=waiting.credits,
+                                   operation=waiting)
+            raise StateConflict(
+                "A renewal of this account is already waiting for credits.",
+                code="renewal_already_pending", param="account",
+            )
+        if idempotency_key:
+            done = account.ledger_entries.filter(idempotency_key=key).first()
+            if done is not None:
+                return RenewResult(account=account, queued=False, credits=-done.delta)
+        if reseller.balance(livemode=account.livemode) < cost:
+            operation = PendingOperation.objects.create(
+                reseller=reseller, account=account, livemode=account.livemode,
+                kind=OperationKind.RENEW, months=months, credits=cost, requested_at=now,
+                reference=reference, idempotency_key=key, actor_label=actor.label,
+            )
+            _event(account, action=EventAction.RENEWAL_QUEUED, actor=actor, now=now,
+                   from_status=account.status, old_expires_at=account.expires_at,
+                   reason=f"{cost} credits needed, {reseller.balance(livemode=account.livemode)}"
+                          " available",
+                   data={"months": months, "reference": reference})
+            return RenewResult(account=account, queued=True, credits=cost, operation=operation)
+        _renew_locked(account, reseller=reseller, actor=actor, months=months, cost=cost,
+                      key=key, reference=reference, now=now)
+    return RenewResult(account=account, queued=False, credits=cost)
+
+
+def _renew_locked(
+    account: ServiceAccount,
+    *,
+    reseller: Reseller,
+    actor: Actor,
+    months: int,
+    cost: int,
+    key: str,
+    reference: str,
+    now: dt.datetime,
+) -> None:
+    before = snapshot(account, ACCOUNT_AUDIT_FIELDS)
+    from_status = account.status
+    states.check("renew", from_status)
+    old_expires = account.expires_at
+    entry = credits_deduct(
+        actor=actor, reseller=reseller, amount=cost, kind=EntryKind.RENEWAL,
+        idempotency_key=key, subscriber=account.subscriber, account=account,
+        livemode=account.livemode, reference=reference, now=now,
+    )
+    account.starts_at, account.expires_at = _renewal_window(
+        account, months=months, policy=reseller.reactivation_policy, now=now
+    )
+    data: dict[str, Any] = {"months": months, "reference": reference}
+    if account.next_plan_id is not None:
+        data["plan_changed_from"] = account.plan_id
+        account.plan_id = account.next_plan_id
+        account.next_plan = None
+    account.status = AccountStatus.ACTIVE
+    if from_status != AccountStatus.ACTIVE:
+        account.status_changed_at = now
+    account.save()
+    _event(account, action=EventAction.RENEW, actor=actor, now=now, from_status=from_status,
+           old_expires_at=old_expires, credits_moved=entry.delta, data=data)
+    _audit_account(actor, account, "renew", before, now)
+
+
+def account_change_plan(
+    *,
+    actor: Actor,
+    account: ServiceAccount,
+    plan: Plan,
+    when: str = "now",
+    now: dt.datetime | None = None,
+) -> ServiceAccount:
+    """Move the account to another plan, now or at the next renewal.
+
+    `now` on an upgrade (more credits per month) deducts the difference in
+    credits per month for the whole months left, a started month counting as
+    whole, rounded up to a whole credit; the expiry stays. A downgrade asked
+    for `now` waits for the renewal: the credits are already spent. Plans of
+    equal monthly cost switch at once, free.
+    """
+    authorize(actor, account.reseller_id, Perm.ACCOUNT_CHANGE_PLAN)
+    now = now or timezone.now()
+    if when not in ("now", "renewal"):
+        raise ValidationError("`when` is now or renewal.", code="invalid", param="when")
+    with transaction.atomic():
+        reseller, account = _lock(account)
+        plan = _sellable_plan(plan, account.reseller_id)
+        if plan.pk == account.plan_id:
+            raise ValidationError("The account is on this plan already.", code="same_plan",
+                                  param="plan")
+        before = snapshot(account, ACCOUNT_AUDIT_FIELDS)
+        old_rate = Fraction(account.plan.credit_cost, account.plan.duration_months)
+        new_rate = Fraction(plan.credit_cost, plan.duration_months)
+        if when == "renewal" or new_rate < old_rate:
+            states.check("change_plan_at_renewal", account.status)
+            account.next_plan = plan
+            account.renewal_period_months = _renewal_months_on(plan, account)
+            account.save(update_fields=["next_plan", "renewal_period_months", "updated_at"])
+            _event(account, action=EventAction.SCHEDULE_PLAN_CHANGE, actor=actor, now=now,
+                   from_status=account.status,
+                   data={"from_plan": account.plan_id, "to_plan": plan.pk, "asked": when})
+            _audit_account(actor, account, "schedule_plan_change", before, now)
+            return account
+        states.check("change_plan_now", account.status)
+        if account.expires_at is None:
+            raise StateConflict("The account has no period.", code="invalid_state_transition")
+        months_left = whole_months_between(now, account.expires_at)
+        cost = ceil((new_rate - old_rate) * months_left)
+        moved = 0
+        if cost > 0:
+            entry = credits_deduct(
+                actor=actor, reseller=reseller, amount=cost, kind=EntryKind.PLAN_CHANGE,
+                idempotency_key=f"plan_change:{account.pk}:{uuid.uuid4().hex}",
+                subscriber=account.subscriber, account=account, livemode=account.livemode,
+                reason=f"{months_left} month(s) left", now=now,
+            )
+            moved = entry.delta
+        old_plan = account.plan_id
+        account.plan = plan
+        account.next_plan = None
+        account.renewal_period_months = _renewal_months_on(plan, account)
+        account.save(update_fields=["plan", "next_plan", "renewal_period_months", "updated_at"])
+        _event(account, action=EventAction.CHANGE_PLAN, actor=actor, now=now,
+               from_status=account.status, credits_moved=moved,
+               data={"from_plan": old_plan, "to_plan": plan.pk, "months_left": months_left})
+        _audit_account(actor, account, "change_plan", before, now)
+        return account
+
+
+def _renewal_months_on(plan: Plan, account: ServiceAccount) -> int:
+    """Keep the renewal period if the new plan sells it, else the plan's own period."""
+    if account.renewal_period_months % plan.duration_months == 0:
+        return account.renewal_period_months
+    return plan.duration_months
+
+
+def _simple_transition(
+    *,
+    actor: Actor,
+    account: ServiceAccount,
+    action: str,
+    event: str,
+    perm: Perm,
+    reason: str,
+    now: dt.datetime | None,
+) -> ServiceAccount:
+    authorize(actor, account.reseller_id, perm)
+    now = now or timezone.now()
+    with transaction.atomic():
+        _, account = _lock(account)
+        before = snapshot(account, ACCOUNT_AUDIT_FIELDS)
+        from_status = account.status
+        target = states.check(action, from_status)
+        if action == "unsuspend" and account.expires_at is not None and account.expires_at <= now:
+            raise StateConflict(
+                "The account's period is over: renew it to reactivate.",
+                code="renewal_required", param="status",
+            )
+        if action == "expire" and account.expires_at is not None and account.expires_at > now:
+            raise StateConflict("The account has not expired yet.", code="not_expired",
+                                param="status")
+        account.status = target
+        account.status_changed_at = now
+        if action == "terminate":
+            account.pending_reason = ""
+        account.save(update_fields=["status", "status_changed_at", "pending_reason", "updated_at"])
+        if action == "terminate":
+            PendingOperation.objects.filter(
+                account=account, status=OperationStatus.WAITING
+            ).update(status=OperationStatus.CANCELLED, completed_at=now)
+        _event(account, action=event, actor=actor, now=now, from_status=from_status,
+               old_expires_at=account.expires_at, reason=reason)
+        _audit_account(actor, account, action, before, now)
+    return account
+
+
+def account_suspend(
+    *, actor: Actor, account: ServiceAccount, reason: str = "", now: dt.datetime | None = None
+) -> ServiceAccount:
+    return _simple_transition(actor=actor, account=account, action="suspend",
+                              event=EventAction.SUSPEND, perm=Perm.ACCOUNT_SUSPEND,
+                              reason=reason, now=now)
+
+
+def account_unsuspend(
+    *, actor: Actor, account: ServiceAccount, reason: str = "", now: dt.datetime | None = None
+) -> ServiceAccount:
+    """Back to active, same credentials; only while the paid period lasts (else renew)."""
+    return _simple_transition(actor=actor, account=account, action="unsuspend",
+                              event=EventAction.UNSUSPEND, perm=Perm.ACCOUNT_SUSPEND,
+                              reason=reason, now=now)
+
+
+def account_terminate(
+    *, actor: Actor, account: ServiceAccount, reason: str = "", now: dt.datetime | None = None
+) -> ServiceAccount:
+    """Final. A renewal or activation still waiting for credits is cancelled."""
+    return _simple_transition(actor=actor, account=account, action="terminate",
+                              event=EventAction.TERMINATE, perm=Perm.ACCOUNT_TERMINATE,
+                              reason=reason, now=now)
+
+
+def account_expire(
+    *, actor: Actor, account: ServiceAccount, now: dt.datetime | None = None
+) -> ServiceAccount:
+    """An active account past its expiry enters grace (it keeps working)."""
+    return _simple_transition(actor=actor, account=account, action="expire",
+                              event=EventAction.EXPIRE, perm=Perm.ACCOUNT_SUSPEND,
+                              reason="expired", now=now)
+
+
+def account_set_auto_renew(
+    *, actor: Actor, account: ServiceAccount, auto_renew: bool, now: dt.datetime | None = None
+) -> ServiceAccount:
+    """Cancelling is auto-renew off: the account runs to its expiry."""
+    authorize(actor, account.reseller_id, Perm.ACCOUNT_AUTO_RENEW)
+    now = now or timezone.now()
+    with transaction.atomic():
+        _, account = _lock(account)
+        states.check("set_auto_renew", account.status)
+        if account.auto_renew == auto_renew:
+            return account
+        before = snapshot(account, ACCOUNT_AUDIT_FIELDS)
+        account.auto_renew = auto_renew
+        account.save(update_fields=["auto_renew", "updated_at"])
+        _event(account, action=EventAction.SET_AUTO_RENEW, actor=actor, now=now,
+               from_status=account.status, data={"auto_renew": auto_renew})
+        _audit_account(actor, account, "set_auto_renew", before, now)
+    return account
+
+
+def account_reset_password(
+    *, actor: Actor, account: ServiceAccount, now: dt.datetime | None = None
+) -> tuple[ServiceAccount, str]:
+    """A new generated password; the username stays. Returns (account, new password)."""
+    authorize(actor, account.reseller_id, Perm.ACCOUNT_RESET_PASSWORD)
+    now = now or timezone.now()
+    password = generate_password()
+    with transaction.atomic():
+        _, account = _lock(account)
+        states.check("reset_password", account.status)
+        account.password_encrypted = crypto.encrypt(password)
+        account.save(update_fields=["password_encrypted", "updated_at"])
+        _event(account, action=EventAction.RESET_PASSWORD, actor=actor, now=now,
+               from_status=account.status)
+        # The audit row says a reset happened, never the password.
+        audit_record(actor=actor, reseller_id=account.reseller_id,
+                     action="account.reset_password", obj=account, now=now)
+    return account, password
+
+
+# ---------------------------------------------------------------- the pending queue
+
+
+def pending_queue_drain(
+    *, reseller: Reseller, livemode: bool = True, now: dt.datetime | None = None
+) -> int:
+    """Complete waiting activations and renewals, oldest first, while credits last.
+
+    Each operation completes in its own transaction. The queue stops at the
+    first operation the balance cannot pay, so a large old one is never
+    overtaken by smaller new ones. Returns how many completed.
+    """
+    actor = Actor.system("pending-queue")
+    now = now or timezone.now()
+    completed = 0
+    while True:
+        with transaction.atomic():
+            locked = Reseller.objects.select_for_update().get(pk=reseller.pk)
+            operation = (
+                PendingOperation.objects.select_for_update(skip_locked=True)
+                .filter(reseller=locked, livemode=livemode, status=OperationStatus.WAITING)
+                .order_by("requested_at", "id")
+                .first()
+            )
+            if operation is None or locked.balance(livemode=livemode) < operation.credits:
+                break
+            account = ServiceAccount.objects.select_for_update(of=("self",)).select_related(
+                "plan", "next_plan", "subscriber"
+            ).get(pk=operation.account_id)
+            account.reseller = locked
+            try:
+                if operation.kind == OperationKind.ACTIVATE:
+                    _activate(account, actor=actor, months=operation.months,
+                              cost=operation.credits, now=now)
+                    _audit_account(actor, account, "activate", {"status": "pending"}, now)
+                else:
+                    _renew_locked(account, reseller=locked, actor=actor, months=operation.months,
+                                  cost=operation.credits, key=operation.idempotency_key,
+                                  reference=operation.reference, now=now)
+                operation.status = OperationStatus.COMPLETED
+            except (StateConflict, InsufficientCredits):
+                # The account moved on (terminated, say) since it queued: drop the operation.
+                operation.status = OperationStatus.CANCELLED
+            operation.completed_at = now
+            operation.save(update_fields=["status", "completed_at"])
+            if operation.status == OperationStatus.COMPLETED:
+                completed += 1
+    reseller.refresh_from_db(fields=["credit_balance", "test_credit_balance"])
+    return completed
