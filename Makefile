@@ -8,7 +8,7 @@ PORT ?= 8000
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: run test install install-dev services lint typecheck pytest migrate seed clean
+.PHONY: run test install install-dev services system-packages lint typecheck pytest migrate seed clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -42,16 +42,19 @@ run: seed
 services:
 	@scripts/ensure-services.sh
 
+system-packages:
+	@scripts/ensure-system-packages.sh
+
 lint: install-dev
 	$(VENV)/bin/ruff check .
 
 typecheck: install-dev
 	$(VENV)/bin/mypy .
 
-pytest: install-dev services
+pytest: install-dev services system-packages
 	$(VENV)/bin/pytest --create-db
 
-test: install-dev services
+test: install-dev services system-packages
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy .
 	$(VENV)/bin/pytest --create-db

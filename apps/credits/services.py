@@ -20,6 +20,7 @@ from apps.audit.services import audit_record
 from apps.core.actors import Actor
 from apps.core.currencies import validate_currency
 from apps.core.errors import IdempotencyKeyReused, InsufficientCredits, NotFound, ValidationError
+from apps.core.events import DomainEvent, publish
 
 from .models import CreditLedgerEntry, EntryKind
 
@@ -129,6 +130,14 @@ def _write(
         created_at=now or timezone.now(),
     )
     Reseller.objects.filter(pk=locked.pk).update(**{balance_field: new_balance})
+    publish(
+        DomainEvent(
+            name=f"credits.{kind}",
+            reseller_id=locked.pk,
+            livemode=livemode,
+            payload={"entry_id": entry.pk, "delta": delta, "balance": new_balance},
+        )
+    )
     setattr(reseller, balance_field, new_balance)
     audit_record(
         actor=actor,

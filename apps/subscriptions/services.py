@@ -27,6 +27,7 @@ from apps.core.actors import Actor
 from apps.core.currencies import validate_currency
 from apps.core.dates import add_months, whole_months_between
 from apps.core.errors import InsufficientCredits, NotFound, StateConflict, ValidationError
+from apps.core.events import DomainEvent, publish
 from apps.credits.models import EntryKind
 from apps.credits.services import credits_deduct
 
@@ -401,6 +402,23 @@ def credits_for(plan: Plan, months: int) -> int:
     return plan.credit_cost * _periods(plan, months)
 
 
+# AccountEvent actions and the domain event each publishes.
+PUBLISHED_EVENTS = {
+    EventAction.CREATE: "account.created",
+    EventAction.ACTIVATE: "account.activated",
+    EventAction.RENEW: "account.renewed",
+    EventAction.RENEWAL_QUEUED: "account.renewal_queued",
+    EventAction.EXPIRE: "account.expired",
+    EventAction.SUSPEND: "account.suspended",
+    EventAction.UNSUSPEND: "account.unsuspended",
+    EventAction.TERMINATE: "account.terminated",
+    EventAction.CHANGE_PLAN: "account.plan_changed",
+    EventAction.SCHEDULE_PLAN_CHANGE: "account.plan_change_scheduled",
+    EventAction.SET_AUTO_RENEW: "account.auto_renew_changed",
+    EventAction.RESET_PASSWORD: "account.password_reset",
+}
+
+
 def _event(
     account: ServiceAccount,
     *,
@@ -413,7 +431,7 @@ def _event(
     reason: str = "",
     data: dict[str, Any] | None = None,
 ) -> AccountEvent:
-    return AccountEvent.objects.create(
+    event = AccountEvent.objects.create(
         account=account,
         reseller_id=account.reseller_id,
         created_at=now,
@@ -430,6 +448,21 @@ def _event(
         reason=reason,
         data=data or {},
     )
+    publish(
+        DomainEvent(
+            name=PUBLISHED_EVENTS[EventAction(action)],
+            reseller_id=account.reseller_id,
+            livemode=account.livemode,
+            payload={
+                "account_id": account.pk,
+                "subscriber_id": account.subscriber_id,
+                "event_id": event.pk,
+                "from_status": from_status,
+                "to_status": account.status,
+            },
+        )
+    )
+    return event
 
 
 def _audit_account(

@@ -127,6 +127,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
+# Who hears of domain events (apps.core.events), in order: each writes its own
+# outbox rows in the transaction that published the event.
+DOMAIN_EVENT_CONSUMERS: list[str] = []
+
 EMAIL_BACKEND = env.str(
     "EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend"
 )

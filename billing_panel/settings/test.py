@@ -13,7 +13,9 @@ os.environ.setdefault(
 )
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
 os.environ.setdefault("CELERY_BROKER_URL", os.environ["REDIS_URL"])
-os.environ.setdefault("CACHE_URL", "rediscache://127.0.0.1:6379/1")
+os.environ.setdefault(
+    "CACHE_URL", os.environ["REDIS_URL"].replace("redis://", "rediscache://", 1)
+)
 
 from .base import *  # noqa: F403
 from .base import env
