@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+import datetime as dt
+
+from django.db.models import (
+    Case,
+    CharField,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
+from django.utils import timezone
 
 from apps.accounts.models import Reseller
 from apps.accounts.permissions import Perm, authorize
@@ -13,6 +26,7 @@ from apps.core.errors import NotFound
 
 from .models import (
     AccountEvent,
+    AccountStatus,
     OperationStatus,
     PendingOperation,
     Plan,
@@ -119,3 +133,62 @@ def pending_operations(
     return PendingOperation.objects.filter(
         reseller=reseller, livemode=livemode, status=OperationStatus.WAITING
     ).select_related("account", "account__subscriber")
+
+
+class QueueReason:
+    """Why an account is in the renewal queue (most urgent first)."""
+
+    PENDING_CREDITS = "pending_credits"
+    GRACE = "grace"
+    SUSPENDED = "suspended"
+    EXPIRING = "expiring"
+
+
+def renewal_queue(
+    reseller: Reseller,
+    *,
+    actor: Actor,
+    livemode: bool = True,
+    within_days: int = 7,
+    now: dt.datetime | None = None,
+) -> QuerySet[ServiceAccount]:
+    """Accounts that need attention, each annotated with `queue_reason`, most urgent first.
+
+    Reasons: waiting for credits (pending, or a renewal waiting), in grace,
+    suspended, expiring within `within_days`. The API and the dashboard both
+    read this one selector.
+    """
+    authorize(actor, reseller, Perm.VIEW)
+    now = now or timezone.now()
+    horizon = now + dt.timedelta(days=within_days)
+    waiting = PendingOperation.objects.filter(
+        account=OuterRef("pk"), status=OperationStatus.WAITING
+    )
+    reason = Case(
+        When(Q(status=AccountStatus.PENDING) | Q(Exists(waiting)),
+             then=Value(QueueReason.PENDING_CREDITS)),
+        When(status=AccountStatus.GRACE, then=Value(QueueReason.GRACE)),
+        When(status=AccountStatus.SUSPENDED, then=Value(QueueReason.SUSPENDED)),
+        When(status=AccountStatus.ACTIVE, expires_at__lte=horizon,
+             then=Value(QueueReason.EXPIRING)),
+        default=Value(""),
+        output_field=CharField(),
+    )
+    urgency = Case(
+        When(Q(status=AccountStatus.PENDING) | Q(Exists(waiting)), then=Value(0)),
+        When(status=AccountStatus.GRACE, then=Value(1)),
+        When(status=AccountStatus.SUSPENDED, then=Value(2)),
+        default=Value(3),
+        output_field=IntegerField(),
+    )
+    return (
+        ServiceAccount.objects.filter(reseller=reseller, livemode=livemode)
+        .filter(
+            Q(status__in=[AccountStatus.PENDING, AccountStatus.GRACE, AccountStatus.SUSPENDED])
+            | Q(status=AccountStatus.ACTIVE, expires_at__lte=horizon)
+            | Q(Exists(waiting))
+        )
+        .annotate(queue_reason=reason, queue_urgency=urgency)
+        .select_related("plan", "subscriber")
+        .order_by("queue_urgency", "expires_at", "id")
+    )
