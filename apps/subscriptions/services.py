@@ -602,6 +602,35 @@ def _activate(
            credits_moved=entry.delta)
 
 
+def account_activate(
+    *, actor: Actor, account: ServiceAccount, now: dt.datetime | None = None
+) -> ServiceAccount:
+    """Activate a pending account now, on credits (the queue does this by itself too).
+
+    The months and credits of its waiting activation apply; without one, the
+    plan's own period. Raises `insufficient_credits` when the balance is short.
+    """
+    authorize(actor, account.reseller_id, Perm.ACCOUNT_CREATE)
+    now = now or timezone.now()
+    with transaction.atomic():
+        reseller, account = _lock(account)
+        states.check("activate", account.status)
+        operation = PendingOperation.objects.select_for_update().filter(
+            account=account, status=OperationStatus.WAITING, kind=OperationKind.ACTIVATE
+        ).first()
+        months = operation.months if operation else account.plan.duration_months
+        cost = operation.credits if operation else credits_for(account.plan, months)
+        account.reseller = reseller
+        before = snapshot(account, ACCOUNT_AUDIT_FIELDS)
+        _activate(account, actor=actor, months=months, cost=cost, now=now)
+        if operation is not None:
+            operation.status = OperationStatus.COMPLETED
+            operation.completed_at = now
+            operation.save(update_fields=["status", "completed_at"])
+        _audit_account(actor, account, "activate", before, now)
+    return account
+
+
 def _renewal_window(
     account: ServiceAccount, *, months: int, policy: str, now: dt.datetime
 ) -> tuple[dt.datetime, dt.datetime]:

@@ -17,6 +17,7 @@ from apps.subscriptions.models import (
     Subscriber,
 )
 from apps.subscriptions.services import (
+    account_activate,
     account_change_plan,
     account_create,
     account_renew,
@@ -93,6 +94,23 @@ def test_queue_does_not_let_a_later_small_request_overtake_a_large_old_one(resel
     assert ServiceAccount.objects.get(pk=big.pk).status == "active"
     assert ServiceAccount.objects.get(pk=small.pk).status == "active"
     assert balance(reseller) == 0
+
+
+def test_activate_now_lets_the_reseller_pick_one_account_past_a_blocked_queue(reseller, plan):
+    yearly = PlanFactory.create(reseller=reseller, duration_months=12)
+    big, _ = account_create(actor=SYSTEM, subscriber=SubscriberFactory.create(reseller=reseller),
+                            plan=yearly, now=NOW)
+    small, _ = account_create(actor=SYSTEM, subscriber=SubscriberFactory.create(
+        reseller=reseller), plan=plan, now=NOW)
+    grant(reseller, 5)
+    assert ServiceAccount.objects.get(pk=small.pk).status == "pending"
+    account = account_activate(actor=SYSTEM, account=small, now=NOW)
+    assert account.status == "active"
+    assert balance(reseller) == 4
+    assert PendingOperation.objects.get(account=small).status == "completed"
+    with pytest.raises(InsufficientCredits):
+        account_activate(actor=SYSTEM, account=big, now=NOW)
+    assert ServiceAccount.objects.get(pk=big.pk).status == "pending"
 
 
 def test_renew_before_expiry_extends_from_the_current_expiry(active_account, reseller):
