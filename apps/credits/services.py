@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-from django.db import transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from apps.accounts.models import Reseller
@@ -50,12 +50,14 @@ def _validate_positive(amount: object, *, param: str = "amount") -> int:
 def _validate_key(idempotency_key: object) -> str:
     if not isinstance(idempotency_key, str) or not idempotency_key.strip():
         raise ValidationError(
-            "An idempotency key is required.", code="idempotency_key_required",
+            "An idempotency key is required.",
+            code="idempotency_key_required",
             param="idempotency_key",
         )
     if len(idempotency_key) > 200:
         raise ValidationError(
-            "An idempotency key has at most 200 characters.", code="invalid",
+            "An idempotency key has at most 200 characters.",
+            code="invalid",
             param="idempotency_key",
         )
     return idempotency_key
@@ -91,64 +93,90 @@ def _write(
     account: ServiceAccount | None = None,
     reverses: CreditLedgerEntry | None = None,
 ) -> tuple[CreditLedgerEntry, bool]:
-    """Lock, check the key, write the row, move the balance. Returns (entry, created)."""
-    locked = Reseller.objects.select_for_update().only(
-        "id", "credit_balance", "test_credit_balance"
-    ).get(pk=reseller.pk)
-    expected = {"kind": kind, "delta": delta, "livemode": livemode}
+    """Move the balance and write the row, once per key. Returns (entry, created).
+
+    One UPDATE ... RETURNING locks the reseller row, checks that the balance
+    stays >= 0 and moves it, so the lock is held for as few statements as
+    possible. A concurrent writer with the same key loses on the unique
+    constraint; its savepoint (balance move included) rolls back and the
+    winner's row is returned.
+    """
+    expected: dict[str, Any] = {"kind": kind, "delta": delta, "livemode": livemode}
     if account is not None:
         expected["account_id"] = account.pk
-    previous = _existing(locked.pk, idempotency_key, expected)
-    if previous is not None:
-        return previous, False
     balance_field = "credit_balance" if livemode else "test_credit_balance"
-    balance = getattr(locked, balance_field)
-    new_balance = balance + delta
-    if new_balance < 0:
-        raise InsufficientCredits(
-            f"{-delta} credits needed, {balance} available.",
-            param="amount",
+    for _attempt in range(3):
+        previous = _existing(reseller.pk, idempotency_key, expected)
+        if previous is not None:
+            return previous, False
+        try:
+            with transaction.atomic():
+                new_balance = _move_balance(reseller.pk, balance_field, delta)
+                entry = CreditLedgerEntry.objects.create(
+                    reseller_id=reseller.pk,
+                    livemode=livemode,
+                    kind=kind,
+                    delta=delta,
+                    balance_after=new_balance,
+                    idempotency_key=idempotency_key,
+                    reference=reference,
+                    reason=reason,
+                    price_amount=price_amount,
+                    price_currency=price_currency,
+                    subscriber=subscriber,
+                    account=account,
+                    reverses=reverses,
+                    actor_type=actor.kind,
+                    actor_user=actor.user,
+                    actor_api_key_id=actor.api_key_id,
+                    actor_label=actor.label,
+                    created_at=now or timezone.now(),
+                )
+                audit_record(
+                    actor=actor,
+                    reseller_id=reseller.pk,
+                    action=f"credits.{kind}",
+                    obj=entry,
+                    before={"balance": new_balance - delta, "livemode": livemode},
+                    after={
+                        "balance": new_balance,
+                        "delta": delta,
+                        "reference": reference,
+                        "reason": reason,
+                    },
+                    now=entry.created_at,
+                )
+                publish(
+                    DomainEvent(
+                        name=f"credits.{kind}",
+                        reseller_id=reseller.pk,
+                        livemode=livemode,
+                        payload={"entry_id": entry.pk, "delta": delta, "balance": new_balance},
+                    )
+                )
+        except IntegrityError as error:
+            if "ledger_idempotency_key_unique" not in str(error):
+                raise
+            continue  # the other writer committed first: return its row
+        setattr(reseller, balance_field, new_balance)
+        return entry, True
+    raise RuntimeError(f"Could not settle idempotency key {idempotency_key!r}.")
+
+
+def _move_balance(reseller_id: int, balance_field: str, delta: int) -> int:
+    """Add delta to the cached balance unless it would go below zero; the new balance."""
+    table = Reseller._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'UPDATE "{table}" SET "{balance_field}" = "{balance_field}" + %s '  # noqa: S608
+            f'WHERE "id" = %s AND "{balance_field}" + %s >= 0 RETURNING "{balance_field}"',
+            [delta, reseller_id, delta],
         )
-    entry = CreditLedgerEntry.objects.create(
-        reseller_id=locked.pk,
-        livemode=livemode,
-        kind=kind,
-        delta=delta,
-        balance_after=new_balance,
-        idempotency_key=idempotency_key,
-        reference=reference,
-        reason=reason,
-        price_amount=price_amount,
-        price_currency=price_currency,
-        subscriber=subscriber,
-        account=account,
-        reverses=reverses,
-        actor_type=actor.kind,
-        actor_user=actor.user,
-        actor_api_key_id=actor.api_key_id,
-        actor_label=actor.label,
-        created_at=now or timezone.now(),
-    )
-    Reseller.objects.filter(pk=locked.pk).update(**{balance_field: new_balance})
-    publish(
-        DomainEvent(
-            name=f"credits.{kind}",
-            reseller_id=locked.pk,
-            livemode=livemode,
-            payload={"entry_id": entry.pk, "delta": delta, "balance": new_balance},
-        )
-    )
-    setattr(reseller, balance_field, new_balance)
-    audit_record(
-        actor=actor,
-        reseller_id=locked.pk,
-        action=f"credits.{kind}",
-        obj=entry,
-        before={"balance": balance, "livemode": livemode},
-        after={"balance": new_balance, "delta": delta, "reference": reference, "reason": reason},
-        now=entry.created_at,
-    )
-    return entry, True
+        row = cursor.fetchone()
+    if row is None:
+        balance = Reseller.objects.values_list(balance_field, flat=True).get(pk=reseller_id)
+        raise InsufficientCredits(f"{-delta} credits needed, {balance} available.", param="amount")
+    return int(row[0])
 
 
 def _drain_after_arrival(reseller: Reseller, *, livemode: bool, now: dt.datetime | None) -> None:
@@ -192,19 +220,18 @@ def credits_grant(
         raise ValidationError(
             "A price currency needs a price amount.", code="invalid", param="price_amount"
         )
-    with transaction.atomic():
-        entry, created = _write(
-            reseller=reseller,
-            livemode=livemode,
-            kind=EntryKind.PURCHASE,
-            delta=amount,
-            idempotency_key=idempotency_key,
-            actor=actor,
-            now=now,
-            reference=reference.strip(),
-            price_amount=price_amount,
-            price_currency=price_currency,
-        )
+    entry, created = _write(
+        reseller=reseller,
+        livemode=livemode,
+        kind=EntryKind.PURCHASE,
+        delta=amount,
+        idempotency_key=idempotency_key,
+        actor=actor,
+        now=now,
+        reference=reference.strip(),
+        price_amount=price_amount,
+        price_currency=price_currency,
+    )
     if created:
         _drain_after_arrival(reseller, livemode=livemode, now=now)
     return entry
@@ -230,20 +257,19 @@ def credits_deduct(
     idempotency_key = _validate_key(idempotency_key)
     if kind not in (EntryKind.ACTIVATION, EntryKind.RENEWAL, EntryKind.PLAN_CHANGE):
         raise ValidationError(f"{kind!r} is not a deduction.", code="invalid", param="kind")
-    with transaction.atomic():
-        entry, _ = _write(
-            reseller=reseller,
-            livemode=livemode,
-            kind=kind,
-            delta=-amount,
-            idempotency_key=idempotency_key,
-            actor=actor,
-            now=now,
-            reason=reason,
-            reference=reference,
-            subscriber=subscriber,
-            account=account,
-        )
+    entry, _ = _write(
+        reseller=reseller,
+        livemode=livemode,
+        kind=kind,
+        delta=-amount,
+        idempotency_key=idempotency_key,
+        actor=actor,
+        now=now,
+        reason=reason,
+        reference=reference,
+        subscriber=subscriber,
+        account=account,
+    )
     return entry
 
 
@@ -272,20 +298,19 @@ def credits_refund(
                 param="amount",
             )
         livemode = refunds.livemode
-    with transaction.atomic():
-        entry, created = _write(
-            reseller=reseller,
-            livemode=livemode,
-            kind=EntryKind.REFUND,
-            delta=amount,
-            idempotency_key=idempotency_key,
-            actor=actor,
-            now=now,
-            reason=reason,
-            reverses=refunds,
-            subscriber=refunds.subscriber if refunds else None,
-            account=refunds.account if refunds else None,
-        )
+    entry, created = _write(
+        reseller=reseller,
+        livemode=livemode,
+        kind=EntryKind.REFUND,
+        delta=amount,
+        idempotency_key=idempotency_key,
+        actor=actor,
+        now=now,
+        reason=reason,
+        reverses=refunds,
+        subscriber=refunds.subscriber if refunds else None,
+        account=refunds.account if refunds else None,
+    )
     if created:
         _drain_after_arrival(reseller, livemode=livemode, now=now)
     return entry
@@ -315,17 +340,16 @@ def credits_adjust(
         raise ValidationError(
             "An adjustment needs a reason.", code="reason_required", param="reason"
         )
-    with transaction.atomic():
-        entry, created = _write(
-            reseller=reseller,
-            livemode=livemode,
-            kind=EntryKind.ADJUSTMENT,
-            delta=delta,
-            idempotency_key=idempotency_key,
-            actor=actor,
-            now=now,
-            reason=reason.strip(),
-        )
+    entry, created = _write(
+        reseller=reseller,
+        livemode=livemode,
+        kind=EntryKind.ADJUSTMENT,
+        delta=delta,
+        idempotency_key=idempotency_key,
+        actor=actor,
+        now=now,
+        reason=reason.strip(),
+    )
     if created and delta > 0:
         _drain_after_arrival(reseller, livemode=livemode, now=now)
     return entry
