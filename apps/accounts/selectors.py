@@ -2,7 +2,10 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
+from apps.core.actors import Actor
+
 from .models import Reseller, StaffMembership, User
+from .permissions import Perm, authorize
 
 
 def resellers_for_user(user: User) -> QuerySet[Reseller]:
@@ -12,5 +15,6 @@ def resellers_for_user(user: User) -> QuerySet[Reseller]:
     return Reseller.objects.filter(memberships__user=user).distinct()
 
 
-def staff_of(reseller: Reseller) -> QuerySet[StaffMembership]:
+def staff_of(reseller: Reseller, *, actor: Actor) -> QuerySet[StaffMembership]:
+    authorize(actor, reseller, Perm.VIEW)
     return StaffMembership.objects.filter(reseller=reseller).select_related("user")

@@ -25,10 +25,7 @@ def audit_record(
     return AuditEntry.objects.create(
         created_at=now or timezone.now(),
         reseller_id=reseller_id,
-        actor_type=actor.kind,
-        actor_user=actor.user,
-        actor_api_key_id=actor.api_key_id,
-        actor_label=actor.label,
+        **actor.row_fields(),
         action=action,
         object_type=obj._meta.label_lower,
         object_id=str(obj.pk),

@@ -25,6 +25,15 @@ class Actor:
     api_key_reseller_id: int | None = None
     ip: str | None = None
 
+    def row_fields(self) -> dict[str, object]:
+        """The actor columns every ledger, event and audit row carries."""
+        return {
+            "actor_type": self.kind,
+            "actor_user": self.user,
+            "actor_api_key_id": self.api_key_id,
+            "actor_label": self.label,
+        }
+
     @classmethod
     def system(cls, label: str = "system") -> Actor:
         return cls(kind="system", label=label)

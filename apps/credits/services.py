@@ -126,10 +126,7 @@ def _write(
                     subscriber=subscriber,
                     account=account,
                     reverses=reverses,
-                    actor_type=actor.kind,
-                    actor_user=actor.user,
-                    actor_api_key_id=actor.api_key_id,
-                    actor_label=actor.label,
+                    **actor.row_fields(),
                     created_at=now or timezone.now(),
                 )
                 audit_record(
