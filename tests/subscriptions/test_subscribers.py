@@ -24,10 +24,11 @@ def test_external_id_is_unique_per_reseller_and_mode(reseller) -> None:
 
     subscriber_create(actor=SYSTEM, reseller=reseller, name="A", external_id="7")
     subscriber_create(actor=SYSTEM, reseller=reseller, name="A", external_id="7", livemode=False)
-    subscriber_create(actor=SYSTEM, reseller=ResellerFactory.create(), name="A", external_id="7")
+    other = ResellerFactory.create()
+    subscriber_create(actor=SYSTEM, reseller=other, name="A", external_id="7")
     subscriber_create(actor=SYSTEM, reseller=reseller, name="No id 1")
     subscriber_create(actor=SYSTEM, reseller=reseller, name="No id 2")
-    assert Subscriber.objects.count() == 5
+    assert Subscriber.objects.filter(reseller__in=[reseller, other]).count() == 5
 
 
 def test_update_to_a_taken_external_id_is_refused(reseller) -> None:
@@ -54,7 +55,7 @@ def test_bad_subscriber_input(reseller, kwargs, code) -> None:
     with pytest.raises(ValidationError) as raised:
         subscriber_create(actor=SYSTEM, reseller=reseller, **{"name": "Ana", **kwargs})
     assert raised.value.code == code
-    assert not Subscriber.objects.exists()
+    assert not Subscriber.objects.filter(reseller=reseller).exists()
 
 
 def test_consent_is_recorded_with_its_time_and_source(reseller) -> None:
