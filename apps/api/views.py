@@ -291,10 +291,12 @@ class PlansView(ApiView):
     @doc(summary="The plans on sale.", response=PlanPage, example=page([PLAN_EXAMPLE], None))
     def get(self, request: Request) -> Response:
         plans = subs.plan_list(self.reseller, actor=self.actor)
-        return Response(page([
-            {**s.PlanOut(plan).data, "prices": {p.currency: p.amount for p in plan.prices.all()}}
-            for plan in plans
-        ], None))
+        return Response(page([s.PlanOut({
+            "id": plan.pk, "name": plan.name, "tier": plan.tier,
+            "duration_months": plan.duration_months, "credit_cost": plan.credit_cost,
+            "is_trial": plan.is_trial,
+            "prices": {price.currency: price.amount for price in plan.prices.all()},
+        }).data for plan in plans], None))
 
 
 class CreditsBalanceView(ApiView):
