@@ -33,8 +33,16 @@ def page_of(item: type[serializers.Serializer], name: str) -> type[serializers.S
     })
 
 
+MAX_ID = 2**63 - 1  # PostgreSQL bigint
+
+
+def id_field(**kwargs: Any) -> serializers.IntegerField:
+    return serializers.IntegerField(min_value=1, max_value=MAX_ID, **kwargs)
+
+
 class PageQuery(serializers.Serializer):
-    cursor = serializers.CharField(required=False, max_length=100)
+    cursor = serializers.RegexField(r"^[0-9]{1,18}$", required=False,
+                                    help_text="The next_cursor of the previous page.")
     limit = serializers.IntegerField(required=False, min_value=1, max_value=100, default=50)
 
 
@@ -65,8 +73,8 @@ class AccountOut(serializers.Serializer):
 
 class AccountListQuery(PageQuery):
     status = serializers.ChoiceField(choices=AccountStatus.values, required=False)
-    plan = serializers.IntegerField(required=False, min_value=1)
-    subscriber = serializers.IntegerField(required=False, min_value=1)
+    plan = id_field(required=False)
+    subscriber = id_field(required=False)
     expiring_before = serializers.DateTimeField(required=False)
 
 
@@ -85,7 +93,7 @@ class SubscriberRef(serializers.Serializer):
 
 class AccountCreateIn(serializers.Serializer):
     subscriber = SubscriberRef()
-    plan = serializers.IntegerField(min_value=1)
+    plan = id_field()
     months = serializers.IntegerField(required=False, min_value=1, max_value=120)
     username = serializers.CharField(required=False, max_length=40)
 
@@ -100,7 +108,7 @@ class ReasonIn(serializers.Serializer):
 
 
 class ChangePlanIn(serializers.Serializer):
-    plan = serializers.IntegerField(min_value=1)
+    plan = id_field()
     when = serializers.ChoiceField(choices=["now", "renewal"], default="now")
 
 
@@ -182,8 +190,9 @@ class LedgerQuery(PageQuery):
 
 
 class PaymentIn(serializers.Serializer):
-    account = serializers.IntegerField(min_value=1)
-    amount = serializers.IntegerField(min_value=1, help_text="Minor units (cents).")
+    account = id_field()
+    amount = serializers.IntegerField(min_value=1, max_value=MAX_ID,
+                                      help_text="Minor units (cents).")
     currency = serializers.CharField(min_length=3, max_length=3)
     reference = serializers.CharField(max_length=200)
     paid_at = serializers.DateTimeField()

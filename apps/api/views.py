@@ -96,7 +96,7 @@ class AccountsView(ApiView):
          errors=[400], example=page([{k: v for k, v in ACCOUNT_EXAMPLE.items()
                                       if k != "password"}], None))
     def get(self, request: Request) -> Response:
-        query = self.valid(s.AccountListQuery, request.query_params)
+        query = self.valid(s.AccountListQuery, request.query_params.dict())
         accounts = subs.account_list(
             self.reseller, actor=self.actor, livemode=self.livemode,
             status=query.get("status"), plan_id=query.get("plan"),
@@ -238,7 +238,7 @@ class SubscribersView(ApiView):
     @doc(summary="List subscribers, newest first.", op="subscribers_list", response=SubscriberPage, errors=[400],
          query=s.SubscriberListQuery, example=page([SUBSCRIBER_EXAMPLE], None))
     def get(self, request: Request) -> Response:
-        query = self.valid(s.SubscriberListQuery, request.query_params)
+        query = self.valid(s.SubscriberListQuery, request.query_params.dict())
         rows: QuerySet[Any] = subs.subscriber_list(self.reseller, actor=self.actor,
                                                    livemode=self.livemode)
         if query.get("external_id"):
@@ -319,7 +319,7 @@ class CreditsLedgerView(ApiView):
              "reference": "", "account": 42, "subscriber": 17,
              "created_at": "2026-03-10T12:00:00Z", "livemode": True}], None))
     def get(self, request: Request) -> Response:
-        query = self.valid(s.LedgerQuery, request.query_params)
+        query = self.valid(s.LedgerQuery, request.query_params.dict())
         # The selector's authorisation first, then a keyset page over the same rows.
         credits_balance(self.reseller, actor=self.actor, livemode=self.livemode)
         rows = CreditLedgerEntry.objects.filter(reseller=self.reseller, livemode=self.livemode)
@@ -337,7 +337,7 @@ class RenewalQueueView(ApiView):
          example=page([{**{k: v for k, v in ACCOUNT_EXAMPLE.items() if k != "password"},
                         "status": "grace", "queue_reason": "grace"}], None))
     def get(self, request: Request) -> Response:
-        query = self.valid(s.QueueQuery, request.query_params)
+        query = self.valid(s.QueueQuery, request.query_params.dict())
         rows = subs.renewal_queue(self.reseller, actor=self.actor, livemode=self.livemode,
                                   within_days=query["within_days"]).select_related(None)
         items, cursor = offset_page(rows, cursor=query.get("cursor"), limit=query["limit"])
@@ -443,7 +443,7 @@ class WebhookDeliveriesView(WebhookEndpointView):
          path_params=["id"], query=s.PageQuery, errors=[400],
          example=page([DELIVERY_EXAMPLE], None))
     def get(self, request: Request, id: int) -> Response:
-        query = self.valid(s.PageQuery, request.query_params)
+        query = self.valid(s.PageQuery, request.query_params.dict())
         rows = WebhookDelivery.objects.filter(endpoint=self.endpoint(id))
         items, cursor = keyset_page(rows, cursor=query.get("cursor"), limit=query["limit"])
         return Response(page([s.DeliveryOut(row).data for row in items], cursor))

@@ -99,7 +99,7 @@ def receiver(settings: Any) -> Iterator[Receiver]:
     state = Receiver()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             state.requests.append(({k: v for k, v in self.headers.items()}, body))
             self.send_response(state.statuses.pop(0) if state.statuses else 200)

@@ -190,7 +190,7 @@ def test_list_filters_and_cursor(api: APIClient, reseller: Reseller, plan: Plan)
     assert len(api.get("/api/v1/accounts", {"expiring_before": later}).json()["data"]) == 4
 
 
-@pytest.mark.parametrize(("query", "param"), [("status=gone", "status"), ("cursor=zzz", "cursor"),
+@pytest.mark.parametrize(("query", "param"), [("status=gone", "status"), ("cursor=zzz", "cursor"), ("plan=99999999999999999999", "plan"),
                                               ("limit=1000", "limit"), ("plan=x", "plan")])
 def test_list_bad_filters_are_400(api: APIClient, query: str, param: str) -> None:
     assert assert_error(api.get(f"/api/v1/accounts?{query}"), 400)["param"] == param
