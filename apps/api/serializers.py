@@ -76,6 +76,7 @@ class AccountListQuery(PageQuery):
     plan = id_field(required=False)
     subscriber = id_field(required=False)
     expiring_before = serializers.DateTimeField(required=False)
+    username = serializers.CharField(required=False, max_length=40)
 
 
 class SubscriberRef(serializers.Serializer):

@@ -102,6 +102,8 @@ class AccountsView(ApiView):
             status=query.get("status"), plan_id=query.get("plan"),
             subscriber_id=query.get("subscriber"),
         ).select_related(None)
+        if query.get("username"):
+            accounts = accounts.filter(username=query["username"])
         if "expiring_before" in query:
             accounts = accounts.filter(expires_at__lt=query["expiring_before"])
         rows, cursor = keyset_page(accounts, cursor=query.get("cursor"), limit=query["limit"])
