@@ -23,7 +23,7 @@ from apps.core.errors import ValidationError
 from .authentication import ApiKeyAuthentication, HasScope, KeyRateThrottle, actor_of
 from .models import ApiKey
 from .serializers import ErrorSerializer
-from .services import idempotency_claim, idempotency_store
+from .services import idempotency_claim, idempotency_response, idempotency_store
 
 M = TypeVar("M", bound=Model)
 WRITE_METHODS = frozenset({"POST", "PATCH", "DELETE"})
@@ -170,7 +170,7 @@ class ApiView(APIView):
                 path=request.path, request_hash=request_hash,
             )
             if not claim.fresh:
-                replay = Response(claim.record.response_body,
+                replay = Response(idempotency_response(claim.record),
                                   status=claim.record.response_status)
                 replay["Idempotent-Replayed"] = "true"
                 return replay

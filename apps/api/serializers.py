@@ -243,6 +243,13 @@ class WebhookEndpointIn(serializers.Serializer):
     is_active = serializers.BooleanField(required=False)
 
 
+class AttemptOut(serializers.Serializer):
+    attempted_at = serializers.DateTimeField()
+    status_code = serializers.IntegerField(allow_null=True)
+    error = serializers.CharField(allow_blank=True)
+    duration_ms = serializers.IntegerField()
+
+
 class DeliveryOut(serializers.Serializer):
     id = serializers.IntegerField()
     event_id = serializers.CharField()
@@ -253,3 +260,4 @@ class DeliveryOut(serializers.Serializer):
     next_attempt_at = serializers.DateTimeField(allow_null=True)
     created_at = serializers.DateTimeField()
     delivered_at = serializers.DateTimeField(allow_null=True)
+    log = AttemptOut(many=True, help_text="Every attempt, oldest first.")

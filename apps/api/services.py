@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -198,9 +199,15 @@ def idempotency_claim(
 
 
 def idempotency_store(*, record: IdempotencyRecord, status: int, body: Any) -> None:
+    """Keep the response, sealed: it can hold an account's password."""
     record.response_status = status
-    record.response_body = body
+    record.response_body = {"sealed": crypto.encrypt(json.dumps(body, cls=DjangoJSONEncoder))}
     record.save(update_fields=["response_status", "response_body"])
+
+
+def idempotency_response(record: IdempotencyRecord) -> Any:
+    body = record.response_body or {}
+    return json.loads(crypto.decrypt(body["sealed"])) if "sealed" in body else body
 
 
 def idempotency_purge(*, now: dt.datetime | None = None) -> int:

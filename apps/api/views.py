@@ -50,6 +50,8 @@ DELIVERY_EXAMPLE = {
     "id": 9, "event_id": "evt_5b1c...", "event_type": "account.created", "status": "succeeded",
     "attempts": 1, "last_status_code": 200, "next_attempt_at": None,
     "created_at": "2026-03-10T12:00:00Z", "delivered_at": "2026-03-10T12:00:01Z",
+    "log": [{"attempted_at": "2026-03-10T12:00:01Z", "status_code": 200, "error": "",
+             "duration_ms": 84}],
 }
 
 
@@ -467,7 +469,7 @@ class WebhookDeliveriesView(WebhookEndpointView):
          example=page([DELIVERY_EXAMPLE], None))
     def get(self, request: Request, id: int) -> Response:
         query = self.valid(s.PageQuery, request.query_params.dict())
-        rows = WebhookDelivery.objects.filter(endpoint=self.endpoint(id))
+        rows = WebhookDelivery.objects.filter(endpoint=self.endpoint(id)).prefetch_related("log")
         items, cursor = keyset_page(rows, cursor=query.get("cursor"), limit=query["limit"])
         return Response(page(list(s.DeliveryOut(items, many=True).data), cursor))
 

@@ -33,6 +33,8 @@ def test_same_key_same_body_replays_the_first_response(api: APIClient, reseller:
     assert ServiceAccount.objects.count() == 1
     reseller.refresh_from_db()
     assert reseller.credit_balance == 4
+    # The kept response holds the password: it is stored sealed, never in clear.
+    assert first.json()["password"] not in str(IdempotencyRecord.objects.get().response_body)
 
 
 @pytest.mark.django_db

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -22,6 +25,15 @@ from ..conftest import grant
 from .conftest import Receiver, assert_error, client_for, create_body, make_key
 
 pytestmark = pytest.mark.django_db
+
+
+def readme_verify(secret: str, header: str, raw_body: bytes, tolerance: int = 300) -> bool:
+    """The recipe in README.md, verbatim."""
+    parts = dict(item.split("=", 1) for item in header.split(","))
+    signed = f"{parts['t']}.".encode() + raw_body
+    expected = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+    return (hmac.compare_digest(expected, parts["v1"])
+            and abs(time.time() - int(parts["t"])) <= tolerance)
 
 
 def _endpoint(api: APIClient, url: str, events: list[str]) -> dict[str, Any]:
@@ -46,15 +58,18 @@ def test_delivery_is_signed_with_the_documented_recipe(
     for headers, body in receiver.requests:
         # The recipe in the README: split the header, HMAC-SHA256 "<t>.<raw body>", compare.
         parts = dict(item.split("=", 1) for item in headers["X-Signature"].split(","))
+        assert readme_verify(secret, headers["X-Signature"], body)
         assert keys.verify(secret, headers["X-Signature"], body)
         assert abs(int(parts["t"]) - timezone.now().timestamp()) < 60
         assert not keys.verify("whsec_wrong", headers["X-Signature"], body)
-        assert not keys.verify(secret, headers["X-Signature"], body + b" ")
+        assert not readme_verify(secret, headers["X-Signature"], body + b" ")
+        assert not readme_verify("whsec_wrong", headers["X-Signature"], body)
     payload = receiver.payloads()[0]
     assert payload["livemode"] is True and payload["data"]["account"]["id"] == created["id"]
     deliveries = api.get(f"/api/v1/webhook-endpoints/{endpoint['id']}/deliveries").json()
     assert [(d["status"], d["last_status_code"]) for d in deliveries["data"]] == [
         ("succeeded", 200), ("succeeded", 200)]
+    assert [a["status_code"] for a in deliveries["data"][0]["log"]] == [200]
 
 
 def test_a_500_is_retried_with_backoff_and_each_attempt_logged(
