@@ -95,7 +95,7 @@ class HasScope(BasePermission):
 
 
 class KeyRateThrottle(BaseThrottle):
-    """A fixed one-second... window counter per key in the cache (atomic INCR on Redis)."""
+    """A fixed-window counter per key in the cache (atomic INCR on Redis)."""
 
     def __init__(self) -> None:
         self.retry_after: float | None = None
@@ -107,13 +107,7 @@ class KeyRateThrottle(BaseThrottle):
         limit, window = _parse_rate(settings.API_RATE_LIMIT)
         now = time.time()
         bucket = int(now // window)
-        cache_key = f"api-rate:{key.pk}:{bucket}"
-        cache.add(cache_key, 0, timeout=window * 2)
-        try:
-            count = cache.incr(cache_key)
-        except ValueError:  # expired between add and incr
-            cache.set(cache_key, 1, timeout=window * 2)
-            count = 1
+        count = _count(f"api-rate:{key.pk}:{bucket}", timeout=window * 2)
         if count > limit:
             self.retry_after = (bucket + 1) * window - now
             return False
@@ -121,6 +115,24 @@ class KeyRateThrottle(BaseThrottle):
 
     def wait(self) -> float | None:
         return None if self.retry_after is None else float(max(1, math.ceil(self.retry_after)))
+
+
+def _count(cache_key: str, *, timeout: int) -> int:
+    """Add one to a counter and return it: one round trip (INCR + EXPIRE) on Redis."""
+    redis_cache = getattr(cache, "_cache", None)
+    if redis_cache is not None and hasattr(redis_cache, "get_client"):
+        full_key = cache.make_and_validate_key(cache_key)
+        pipe = redis_cache.get_client(full_key, write=True).pipeline()
+        pipe.incr(full_key)
+        pipe.expire(full_key, timeout)
+        count, _ = pipe.execute()
+        return int(count)
+    cache.add(cache_key, 0, timeout=timeout)
+    try:
+        return cache.incr(cache_key)
+    except ValueError:  # expired between add and incr
+        cache.set(cache_key, 1, timeout=timeout)
+        return 1
 
 
 def _parse_rate(rate: str) -> tuple[int, int]:

@@ -67,6 +67,10 @@ def _when(value: dt.datetime | None) -> str | None:
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
+ACCOUNT_COLUMNS = ["id", "status", "pending_reason", "username", "plan", "subscriber",
+                   "starts_at", "expires_at", "auto_renew", "livemode"]
+
+
 def account_dict(account: ServiceAccount) -> dict[str, Any]:
     """The Account object (s.AccountOut documents it); built by hand: lists are hot."""
     return {
@@ -123,7 +127,7 @@ class AccountsView(ApiView):
             self.reseller, actor=self.actor, livemode=self.livemode,
             status=query.get("status"), plan_id=query.get("plan"),
             subscriber_id=query.get("subscriber"),
-        ).select_related(None)
+        ).select_related(None).only(*ACCOUNT_COLUMNS)
         if query.get("username"):
             accounts = accounts.filter(username=query["username"])
         if "expiring_before" in query:
