@@ -239,6 +239,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     database_url = os.environ.get("BENCH_DATABASE_URL",
                                   "postgres://postgres@127.0.0.1:5432/bp_bench_api")
@@ -248,7 +249,7 @@ def main() -> None:
     port = free_port()
     server = subprocess.Popen(  # noqa: S603 (our own gunicorn, fixed arguments)
         [str(GUNICORN), "billing_panel.wsgi", "--bind", f"127.0.0.1:{port}",
-         "--workers", str(args.workers), "--worker-class", "gthread", "--threads", "4",
+         "--workers", str(args.workers), "--worker-class", "gthread", "--threads", str(args.threads),
          "--keep-alive", "30", "--log-level", "warning"],
         cwd=ROOT, env=env,
     )

@@ -205,3 +205,21 @@ def test_credits_need_their_scope(reseller: Reseller) -> None:
     client = client_for(make_key(reseller, scopes=["accounts:read"]))
     assert_error(client.get("/api/v1/credits/ledger"), 403, "missing_scope")
     assert_error(client.get("/api/v1/plans"), 403, "missing_scope")
+
+
+def test_api_writes_are_audited_with_the_key_as_actor(
+    api: APIClient, reseller: Reseller, plan: Plan, receiver: Any
+) -> None:
+    from apps.api.models import ApiKey
+    from apps.audit.models import AuditEntry
+
+    account = _account(reseller, plan)
+    api.post("/api/v1/payments", _pay(account), format="json")
+    api.post("/api/v1/subscribers", {"name": "Bea"}, format="json")
+    api.post("/api/v1/webhook-endpoints", {"url": receiver.url, "events": ["credits.low"]},
+             format="json")
+    key = ApiKey.objects.get(reseller=reseller)
+    rows = AuditEntry.objects.filter(actor_api_key_id=key.pk)
+    assert {"payment.record", "account.renew", "subscriber.create",
+            "webhook_endpoint.create"} <= set(rows.values_list("action", flat=True))
+    assert {row.actor_label for row in rows} == {f"api_key:{key.prefix}"}
