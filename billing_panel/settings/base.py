@@ -37,6 +37,9 @@ INSTALLED_APPS = [
     "apps.credits",
     "apps.subscriptions",
     "apps.audit",
+    "rest_framework",
+    "drf_spectacular",
+    "apps.api",
 ]
 
 MIDDLEWARE = [
@@ -129,7 +132,9 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
 # Who hears of domain events (apps.core.events), in order: each writes its own
 # outbox rows in the transaction that published the event.
-DOMAIN_EVENT_CONSUMERS: list[str] = []
+DOMAIN_EVENT_CONSUMERS: list[str] = [
+    "apps.api.consumers.webhook_consume",
+]
 
 EMAIL_BACKEND = env.str(
     "EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend"
@@ -146,3 +151,34 @@ LOGGING = {
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# REST API v1 (apps.api).
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["apps.api.authentication.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["apps.api.authentication.HasScope"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "apps.api.errors.api_exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Billing panel API",
+    "DESCRIPTION": (
+        "REST API v1 for external billing systems. Authenticate with "
+        "`Authorization: Bearer bp_live_...` (or a `bp_test_` key for test-mode data). "
+        "Errors: {\"error\": {\"type\", \"code\", \"message\", \"param\"}}."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+# Requests per key: "<n>/s", "<n>/min", "<n>/h". Past it: 429 with Retry-After.
+API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="100/s")
+# Webhook URLs on private, link-local or loopback addresses are refused unless this is on.
+WEBHOOK_ALLOW_PRIVATE_URLS = env.bool("WEBHOOK_ALLOW_PRIVATE_URLS", default=False)
+WEBHOOK_TIMEOUT_SECONDS = env.int("WEBHOOK_TIMEOUT_SECONDS", default=10)
+CELERY_BEAT_SCHEDULE = {
+    "api-webhook-sweep": {"task": "api.webhook_sweep", "schedule": 60.0},
+    "api-idempotency-purge": {"task": "api.idempotency_purge", "schedule": 3600.0},
+}

@@ -1,0 +1,263 @@
+"""Input and output serializers, one pair per operation. They validate and shape; never write."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from apps.credits.models import EntryKind
+from apps.subscriptions.models import AccountStatus
+
+from .models import Scope, WebhookEvent
+
+# ---------------------------------------------------------------- shared
+
+
+class ErrorDetailSerializer(serializers.Serializer):
+    type = serializers.CharField()
+    code = serializers.CharField()
+    message = serializers.CharField()
+    param = serializers.CharField(allow_null=True)
+
+
+class ErrorSerializer(serializers.Serializer):
+    error = ErrorDetailSerializer()
+
+
+def page_of(item: type[serializers.Serializer], name: str) -> type[serializers.Serializer]:
+    """The list shape: {"data": [...], "next_cursor": <string or null>}."""
+    return type(name, (serializers.Serializer,), {
+        "data": item(many=True),
+        "next_cursor": serializers.CharField(allow_null=True),
+    })
+
+
+MAX_ID = 2**63 - 1  # PostgreSQL bigint
+
+
+def id_field(**kwargs: Any) -> serializers.IntegerField:
+    return serializers.IntegerField(min_value=1, max_value=MAX_ID, **kwargs)
+
+
+class PageQuery(serializers.Serializer):
+    cursor = serializers.RegexField(r"^[0-9]{1,18}$", required=False,
+                                    help_text="The next_cursor of the previous page.")
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=100, default=50)
+
+
+class PingOut(serializers.Serializer):
+    reseller = serializers.CharField()
+    key_name = serializers.CharField()
+    mode = serializers.ChoiceField(choices=["live", "test"])
+    scopes = serializers.ListField(child=serializers.ChoiceField(choices=Scope.values))
+
+
+# ---------------------------------------------------------------- accounts
+
+
+class AccountOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=AccountStatus.values)
+    pending_reason = serializers.CharField(allow_blank=True)
+    username = serializers.CharField()
+    password = serializers.CharField(required=False, read_only=True,
+                                     help_text="In create, renew, reset-password and retrieve.")
+    plan = serializers.IntegerField(source="plan_id")
+    subscriber = serializers.IntegerField(source="subscriber_id")
+    starts_at = serializers.DateTimeField(allow_null=True)
+    expires_at = serializers.DateTimeField(allow_null=True)
+    auto_renew = serializers.BooleanField()
+    livemode = serializers.BooleanField()
+
+
+class AccountListQuery(PageQuery):
+    status = serializers.ChoiceField(choices=AccountStatus.values, required=False)
+    plan = id_field(required=False)
+    subscriber = id_field(required=False)
+    expiring_before = serializers.DateTimeField(required=False)
+    username = serializers.CharField(required=False, max_length=40)
+
+
+class SubscriberRef(serializers.Serializer):
+    external_id = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    email = serializers.EmailField(required=False, allow_blank=True)
+    name = serializers.CharField(required=False, allow_blank=True, max_length=200)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not attrs.get("external_id") and not attrs.get("email"):
+            raise serializers.ValidationError(
+                {"external_id": ["Give the subscriber's external_id or email."]}, code="required"
+            )
+        return attrs
+
+
+class AccountCreateIn(serializers.Serializer):
+    subscriber = SubscriberRef()
+    plan = id_field()
+    months = serializers.IntegerField(required=False, min_value=1, max_value=120)
+    username = serializers.CharField(required=False, max_length=40)
+
+
+class RenewIn(serializers.Serializer):
+    months = serializers.IntegerField(required=False, min_value=1, max_value=120)
+    payment_reference = serializers.CharField(required=False, allow_blank=True, max_length=200)
+
+
+class ReasonIn(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=500)
+
+
+class ChangePlanIn(serializers.Serializer):
+    plan = id_field()
+    when = serializers.ChoiceField(choices=["now", "renewal"], default="now")
+
+
+class AutoRenewIn(serializers.Serializer):
+    auto_renew = serializers.BooleanField()
+
+
+class RenewOut(AccountOut):
+    renewal = serializers.ChoiceField(
+        choices=["completed", "queued"], help_text="queued: waiting for credits."
+    )
+
+
+# ---------------------------------------------------------------- subscribers
+
+
+class SubscriberOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    external_id = serializers.CharField(allow_null=True)
+    name = serializers.CharField()
+    email = serializers.CharField(allow_blank=True)
+    phone = serializers.CharField(allow_blank=True)
+    country = serializers.CharField(allow_blank=True)
+    marketing_consent = serializers.BooleanField()
+    livemode = serializers.BooleanField()
+    created_at = serializers.DateTimeField()
+
+
+class SubscriberIn(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    email = serializers.EmailField(required=False, allow_blank=True)
+    phone = serializers.CharField(required=False, allow_blank=True, max_length=40)
+    country = serializers.CharField(required=False, allow_blank=True, max_length=2)
+    external_id = serializers.CharField(required=False, allow_null=True, max_length=100)
+    marketing_consent = serializers.BooleanField(required=False)
+    marketing_consent_source = serializers.CharField(required=False, allow_blank=True,
+                                                     max_length=60)
+
+
+class SubscriberListQuery(PageQuery):
+    external_id = serializers.CharField(required=False, max_length=100)
+    email = serializers.CharField(required=False, max_length=254)
+
+
+# ---------------------------------------------------------------- plans, credits, payments
+
+
+class PlanOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    tier = serializers.CharField(allow_blank=True)
+    duration_months = serializers.IntegerField()
+    credit_cost = serializers.IntegerField()
+    is_trial = serializers.BooleanField()
+    prices = serializers.DictField(child=serializers.IntegerField(),
+                                   help_text="Currency code -> amount in minor units.")
+
+
+class BalanceOut(serializers.Serializer):
+    balance = serializers.IntegerField()
+    floor = serializers.IntegerField(allow_null=True)
+    livemode = serializers.BooleanField()
+
+
+class LedgerEntryOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    delta = serializers.IntegerField()
+    balance_after = serializers.IntegerField()
+    reference = serializers.CharField(allow_blank=True)
+    account = serializers.IntegerField(source="account_id", allow_null=True)
+    subscriber = serializers.IntegerField(source="subscriber_id", allow_null=True)
+    created_at = serializers.DateTimeField()
+    livemode = serializers.BooleanField()
+
+
+class LedgerQuery(PageQuery):
+    kind = serializers.ChoiceField(choices=EntryKind.values, required=False)
+
+
+class PaymentIn(serializers.Serializer):
+    account = id_field()
+    amount = serializers.IntegerField(min_value=1, max_value=MAX_ID,
+                                      help_text="Minor units (cents).")
+    currency = serializers.CharField(min_length=3, max_length=3)
+    reference = serializers.CharField(max_length=200)
+    paid_at = serializers.DateTimeField()
+
+
+class PaymentOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    account = serializers.IntegerField(source="account_id")
+    amount = serializers.IntegerField()
+    currency = serializers.CharField()
+    reference = serializers.CharField()
+    paid_at = serializers.DateTimeField()
+    livemode = serializers.BooleanField()
+    renewal = serializers.ChoiceField(choices=["completed", "queued", "already_recorded"],
+                                      required=False, read_only=True)
+
+
+class QueueItemOut(AccountOut):
+    queue_reason = serializers.CharField()
+
+
+class QueueQuery(PageQuery):
+    within_days = serializers.IntegerField(required=False, min_value=0, max_value=365, default=7)
+
+
+# ---------------------------------------------------------------- webhooks
+
+
+class WebhookEndpointOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    url = serializers.URLField()
+    events = serializers.ListField(child=serializers.CharField())
+    description = serializers.CharField(allow_blank=True)
+    is_active = serializers.BooleanField()
+    livemode = serializers.BooleanField()
+    created_at = serializers.DateTimeField()
+    secret = serializers.CharField(required=False, read_only=True,
+                                   help_text="Only in the response that creates the endpoint.")
+
+
+class WebhookEndpointIn(serializers.Serializer):
+    url = serializers.CharField(max_length=500)
+    events = serializers.ListField(
+        child=serializers.ChoiceField(choices=WebhookEvent.values), min_length=1, max_length=20
+    )
+    description = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    is_active = serializers.BooleanField(required=False)
+
+
+class AttemptOut(serializers.Serializer):
+    attempted_at = serializers.DateTimeField()
+    status_code = serializers.IntegerField(allow_null=True)
+    error = serializers.CharField(allow_blank=True)
+    duration_ms = serializers.IntegerField()
+
+
+class DeliveryOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    event_id = serializers.CharField()
+    event_type = serializers.CharField()
+    status = serializers.CharField()
+    attempts = serializers.IntegerField()
+    last_status_code = serializers.IntegerField(allow_null=True)
+    next_attempt_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    delivered_at = serializers.DateTimeField(allow_null=True)
+    log = AttemptOut(many=True, help_text="Every attempt, oldest first.")

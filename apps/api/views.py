@@ -1,0 +1,492 @@
+"""One view per operation. Views validate with an input serializer, call one service or
+selector, and shape the answer with an output serializer."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils import timezone
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from apps.core import crypto
+from apps.core.errors import NotFound
+from apps.credits.models import CreditLedgerEntry
+from apps.credits.selectors import credits_balance
+from apps.subscriptions import selectors as subs
+from apps.subscriptions import services as subs_services
+from apps.subscriptions.models import ServiceAccount
+
+from . import serializers as s
+from . import services
+from .base import ApiView, doc, keyset_page, offset_page
+from .models import Scope, WebhookDelivery, WebhookEndpoint
+
+# ---------------------------------------------------------------- examples
+
+ACCOUNT_EXAMPLE = {
+    "id": 42, "status": "active", "pending_reason": "", "username": "ana.garcia7",
+    "password": "k7Qm-29fX-pL3a", "plan": 3, "subscriber": 17,
+    "starts_at": "2026-03-10T12:00:00Z", "expires_at": "2026-04-10T12:00:00Z",
+    "auto_renew": True, "livemode": True,
+}
+SUBSCRIBER_EXAMPLE = {
+    "id": 17, "external_id": "whmcs-client-301", "name": "Ana García",
+    "email": "ana@example.net", "phone": "", "country": "ES", "marketing_consent": False,
+    "livemode": True, "created_at": "2026-03-10T12:00:00Z",
+}
+PLAN_EXAMPLE = {"id": 3, "name": "Monthly", "tier": "", "duration_months": 1, "credit_cost": 1,
+                "is_trial": False, "prices": {"EUR": 999}}
+ENDPOINT_EXAMPLE = {
+    "id": 5, "url": "https://billing.example.com/hooks/panel",
+    "events": ["account.created", "account.renewed"], "description": "WHMCS",
+    "is_active": True, "livemode": True, "created_at": "2026-03-10T12:00:00Z",
+    "secret": "whsec_9hG4...",
+}
+DELIVERY_EXAMPLE = {
+    "id": 9, "event_id": "evt_5b1c...", "event_type": "account.created", "status": "succeeded",
+    "attempts": 1, "last_status_code": 200, "next_attempt_at": None,
+    "created_at": "2026-03-10T12:00:00Z", "delivered_at": "2026-03-10T12:00:01Z",
+    "log": [{"attempted_at": "2026-03-10T12:00:01Z", "status_code": 200, "error": "",
+             "duration_ms": 84}],
+}
+
+
+def page(items: list[Any], next_cursor: str | None) -> dict[str, Any]:
+    return {"data": items, "next_cursor": next_cursor}
+
+
+def _when(value: dt.datetime | None) -> str | None:
+    """DRF's DateTimeField format (UTC, "Z"), without a serializer per row on hot paths."""
+    if value is None:
+        return None
+    text = timezone.localtime(value, dt.UTC).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+ACCOUNT_COLUMNS = ["id", "status", "pending_reason", "username", "plan", "subscriber",
+                   "starts_at", "expires_at", "auto_renew", "livemode"]
+
+
+def account_dict(account: ServiceAccount) -> dict[str, Any]:
+    """The Account object (s.AccountOut documents it); built by hand: lists are hot."""
+    return {
+        "id": account.pk, "status": account.status, "pending_reason": account.pending_reason,
+        "username": account.username, "plan": account.plan_id,
+        "subscriber": account.subscriber_id, "starts_at": _when(account.starts_at),
+        "expires_at": _when(account.expires_at), "auto_renew": account.auto_renew,
+        "livemode": account.livemode,
+    }
+
+
+def account_data(account: ServiceAccount, *, password: str | None = None,
+                 with_password: bool = False) -> dict[str, Any]:
+    data = account_dict(account)
+    if with_password:
+        data["password"] = password if password is not None else crypto.decrypt(
+            account.password_encrypted)
+    return data
+
+
+AccountPage = s.page_of(s.AccountOut, "AccountPage")
+SubscriberPage = s.page_of(s.SubscriberOut, "SubscriberPage")
+PlanPage = s.page_of(s.PlanOut, "PlanPage")
+LedgerPage = s.page_of(s.LedgerEntryOut, "LedgerPage")
+QueuePage = s.page_of(s.QueueItemOut, "RenewalQueuePage")
+EndpointPage = s.page_of(s.WebhookEndpointOut, "WebhookEndpointPage")
+DeliveryPage = s.page_of(s.DeliveryOut, "WebhookDeliveryPage")
+
+
+# ---------------------------------------------------------------- ping
+
+
+class PingView(ApiView):
+    @doc(summary="Test the connection: which reseller, key, mode and scopes.", response=s.PingOut,
+         example={"reseller": "acme", "key_name": "WHMCS", "mode": "live",
+                  "scopes": ["accounts:read", "accounts:write"]})
+    def get(self, request: Request) -> Response:
+        return Response({"reseller": self.reseller.slug, "key_name": self.key.name,
+                         "mode": self.key.mode, "scopes": self.key.scopes})
+
+
+# ---------------------------------------------------------------- accounts
+
+
+class AccountsView(ApiView):
+    required_scopes = {"GET": Scope.ACCOUNTS_READ, "POST": Scope.ACCOUNTS_WRITE}
+
+    @doc(summary="List accounts, newest first.", op="accounts_list", response=AccountPage, query=s.AccountListQuery,
+         errors=[400], example=page([{k: v for k, v in ACCOUNT_EXAMPLE.items()
+                                      if k != "password"}], None))
+    def get(self, request: Request) -> Response:
+        query = self.valid(s.AccountListQuery, request.query_params.dict())
+        accounts = subs.account_list(
+            self.reseller, actor=self.actor, livemode=self.livemode,
+            status=query.get("status"), plan_id=query.get("plan"),
+            subscriber_id=query.get("subscriber"),
+        ).select_related(None).only(*ACCOUNT_COLUMNS)
+        if query.get("username"):
+            accounts = accounts.filter(username=query["username"])
+        if "expiring_before" in query:
+            accounts = accounts.filter(expires_at__lt=query["expiring_before"])
+        rows, cursor = keyset_page(accounts, cursor=query.get("cursor"), limit=query["limit"])
+        return Response(page([account_dict(row) for row in rows], cursor))
+
+    @doc(summary="Create an account (pending with insufficient_credits when credits are short).",
+         request=s.AccountCreateIn, response=s.AccountOut, status=201, errors=[400, 404, 409],
+         write=True, example=ACCOUNT_EXAMPLE,
+         request_example={"subscriber": {"external_id": "whmcs-client-301",
+                                         "email": "ana@example.net", "name": "Ana García"},
+                          "plan": 3, "months": 1})
+    def post(self, request: Request) -> Response:
+        data = self.valid(s.AccountCreateIn, request.data)
+        account, password = services.api_account_create(
+            actor=self.actor, reseller=self.reseller, livemode=self.livemode,
+            subscriber=data["subscriber"], plan_id=data["plan"], months=data.get("months"),
+            username=data.get("username"),
+        )
+        return Response(account_data(account, password=password, with_password=True),
+                        status=status.HTTP_201_CREATED)
+
+
+class AccountView(ApiView):
+    """Base of the single-account views: the account of this key's reseller and mode."""
+
+    required_scope = Scope.ACCOUNTS_WRITE
+
+    def account(self, account_id: int) -> ServiceAccount:
+        return subs.account_get(self.reseller, actor=self.actor, account_id=account_id,
+                                livemode=self.livemode)
+
+
+class AccountDetailView(AccountView):
+    required_scope = Scope.ACCOUNTS_READ
+
+    @doc(summary="Retrieve an account, with its password.", response=s.AccountOut,
+         path_params=["id"], example=ACCOUNT_EXAMPLE)
+    def get(self, request: Request, id: int) -> Response:
+        return Response(account_data(self.account(id), with_password=True))
+
+
+class AccountRenewView(AccountView):
+    @doc(summary="Renew (extend) an account; once per payment_reference.", request=s.RenewIn,
+         response=s.RenewOut, path_params=["id"], errors=[400, 409], write=True,
+         example={**ACCOUNT_EXAMPLE, "renewal": "completed"},
+         request_example={"months": 1, "payment_reference": "WHMCS-INV-1001"})
+    def post(self, request: Request, id: int) -> Response:
+        data = self.valid(s.RenewIn, request.data)
+        reference = data.get("payment_reference") or ""
+        result = subs_services.account_renew(
+            actor=self.actor, account=self.account(id), months=data.get("months"),
+            reference=reference, idempotency_key=f"ref:{reference}" if reference else None,
+        )
+        account = subs.account_get(self.reseller, actor=self.actor, account_id=id)
+        return Response({**account_data(account, with_password=True),
+                         "renewal": "queued" if result.queued else "completed"})
+
+
+class AccountSuspendView(AccountView):
+    @doc(summary="Suspend an account.", request=s.ReasonIn, response=s.AccountOut,
+         path_params=["id"], errors=[400, 409], write=True,
+         example={**ACCOUNT_EXAMPLE, "status": "suspended"},
+         request_example={"reason": "Overdue invoice"})
+    def post(self, request: Request, id: int) -> Response:
+        data = self.valid(s.ReasonIn, request.data)
+        account = subs_services.account_suspend(actor=self.actor, account=self.account(id),
+                                                reason=data.get("reason", ""))
+        return Response(account_data(account))
+
+
+class AccountUnsuspendView(AccountView):
+    @doc(summary="Unsuspend an account (within its paid period).", request=s.ReasonIn,
+         response=s.AccountOut, path_params=["id"], errors=[400, 409], write=True,
+         example=ACCOUNT_EXAMPLE, request_example={})
+    def post(self, request: Request, id: int) -> Response:
+        data = self.valid(s.ReasonIn, request.data)
+        account = subs_services.account_unsuspend(actor=self.actor, account=self.account(id),
+                                                  reason=data.get("reason", ""))
+        return Response(account_data(account))
+
+
+class AccountTerminateView(AccountView):
+    @doc(summary="Terminate an account (final).", request=s.ReasonIn, response=s.AccountOut,
+         path_params=["id"], errors=[400, 409], write=True,
+         example={**ACCOUNT_EXAMPLE, "status": "terminated"}, request_example={})
+    def post(self, request: Request, id: int) -> Response:
+        data = self.valid(s.ReasonIn, request.data)
+        account = subs_services.account_terminate(actor=self.actor, account=self.account(id),
+                                                  reason=data.get("reason", ""))
+        return Response(account_data(account))
+
+
+class AccountChangePlanView(AccountView):
+    @doc(summary="Change the plan now or at the next renewal.", request=s.ChangePlanIn,
+         response=s.AccountOut, path_params=["id"], errors=[400, 409], write=True,
+         example=ACCOUNT_EXAMPLE, request_example={"plan": 4, "when": "renewal"})
+    def post(self, request: Request, id: int) -> Response:
+        data = self.valid(s.ChangePlanIn, request.data)
+        account = self.account(id)
+        plan = subs.plan_get(self.reseller, actor=self.actor, plan_id=data["plan"])
+        account = subs_services.account_change_plan(actor=self.actor, account=account,
+                                                    plan=plan, when=data["when"])
+        return Response(account_data(account))
+
+
+class AccountResetPasswordView(AccountView):
+    @doc(summary="Generate a new password (the username stays).", request=None,
+         response=s.AccountOut, path_params=["id"], errors=[409], write=True,
+         example=ACCOUNT_EXAMPLE)
+    def post(self, request: Request, id: int) -> Response:
+        account, password = subs_services.account_reset_password(
+            actor=self.actor, account=self.account(id))
+        return Response(account_data(account, password=password, with_password=True))
+
+
+class AccountAutoRenewView(AccountView):
+    @doc(summary="Switch auto-renewal on or off (off is how a subscription is cancelled).",
+         request=s.AutoRenewIn, response=s.AccountOut, path_params=["id"], errors=[400, 409],
+         write=True, example={**ACCOUNT_EXAMPLE, "auto_renew": False},
+         request_example={"auto_renew": False})
+    def post(self, request: Request, id: int) -> Response:
+        data = self.valid(s.AutoRenewIn, request.data)
+        account = subs_services.account_set_auto_renew(
+            actor=self.actor, account=self.account(id), auto_renew=data["auto_renew"])
+        return Response(account_data(account))
+
+
+# ---------------------------------------------------------------- subscribers
+
+
+class SubscribersView(ApiView):
+    required_scopes = {"GET": Scope.SUBSCRIBERS_READ, "POST": Scope.SUBSCRIBERS_WRITE}
+
+    @doc(summary="List subscribers, newest first.", op="subscribers_list", response=SubscriberPage, errors=[400],
+         query=s.SubscriberListQuery, example=page([SUBSCRIBER_EXAMPLE], None))
+    def get(self, request: Request) -> Response:
+        query = self.valid(s.SubscriberListQuery, request.query_params.dict())
+        rows: QuerySet[Any] = subs.subscriber_list(self.reseller, actor=self.actor,
+                                                   livemode=self.livemode)
+        if query.get("external_id"):
+            rows = rows.filter(external_id=query["external_id"])
+        if query.get("email"):
+            rows = rows.filter(email=query["email"].lower())
+        items, cursor = keyset_page(rows, cursor=query.get("cursor"), limit=query["limit"])
+        return Response(page(list(s.SubscriberOut(items, many=True).data), cursor))
+
+    @doc(summary="Create a subscriber.", request=s.SubscriberIn, response=s.SubscriberOut,
+         status=201, errors=[400], write=True, example=SUBSCRIBER_EXAMPLE,
+         request_example={"name": "Ana García", "email": "ana@example.net",
+                          "external_id": "whmcs-client-301", "country": "ES"})
+    def post(self, request: Request) -> Response:
+        data = self.valid(s.SubscriberIn, request.data)
+        subscriber = subs_services.subscriber_create(
+            actor=self.actor, reseller=self.reseller, livemode=self.livemode, **data)
+        return Response(s.SubscriberOut(subscriber).data, status=status.HTTP_201_CREATED)
+
+
+class SubscriberDetailView(ApiView):
+    required_scopes = {"GET": Scope.SUBSCRIBERS_READ, "PATCH": Scope.SUBSCRIBERS_WRITE}
+
+    @doc(summary="Retrieve a subscriber.", response=s.SubscriberOut, path_params=["id"],
+         example=SUBSCRIBER_EXAMPLE)
+    def get(self, request: Request, id: int) -> Response:
+        subscriber = subs.subscriber_get(self.reseller, actor=self.actor, subscriber_id=id,
+                                         livemode=self.livemode)
+        return Response(s.SubscriberOut(subscriber).data)
+
+    @doc(summary="Update a subscriber (only the fields sent).", request=s.SubscriberIn,
+         response=s.SubscriberOut, path_params=["id"], errors=[400], write=True,
+         example=SUBSCRIBER_EXAMPLE, request_example={"phone": "+34 600 000 000"})
+    def patch(self, request: Request, id: int) -> Response:
+        serializer = s.SubscriberIn(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        subscriber = subs.subscriber_get(self.reseller, actor=self.actor, subscriber_id=id,
+                                         livemode=self.livemode)
+        subscriber = subs_services.subscriber_update(
+            actor=self.actor, subscriber=subscriber, **serializer.validated_data)
+        return Response(s.SubscriberOut(subscriber).data)
+
+
+# ---------------------------------------------------------------- plans, credits, queue
+
+
+class PlansView(ApiView):
+    required_scope = Scope.PLANS_READ
+
+    @doc(summary="The plans on sale.", response=PlanPage, example=page([PLAN_EXAMPLE], None))
+    def get(self, request: Request) -> Response:
+        plans = subs.plan_list(self.reseller, actor=self.actor)
+        return Response(page([s.PlanOut({
+            "id": plan.pk, "name": plan.name, "tier": plan.tier,
+            "duration_months": plan.duration_months, "credit_cost": plan.credit_cost,
+            "is_trial": plan.is_trial,
+            "prices": {price.currency: price.amount for price in plan.prices.all()},
+        }).data for plan in plans], None))
+
+
+class CreditsBalanceView(ApiView):
+    required_scope = Scope.CREDITS_READ
+
+    @doc(summary="The credit balance of this key's mode.", response=s.BalanceOut,
+         example={"balance": 120, "floor": 20, "livemode": True})
+    def get(self, request: Request) -> Response:
+        balance = credits_balance(self.reseller, actor=self.actor, livemode=self.livemode)
+        floor = getattr(self.reseller, "credit_floor", None)
+        return Response({"balance": balance, "floor": floor, "livemode": self.livemode})
+
+
+class CreditsLedgerView(ApiView):
+    required_scope = Scope.CREDITS_READ
+
+    @doc(summary="Credit movements, newest first.", response=LedgerPage, query=s.LedgerQuery,
+         errors=[400], example=page([{
+             "id": 88, "kind": "activation", "delta": -1, "balance_after": 119,
+             "reference": "", "account": 42, "subscriber": 17,
+             "created_at": "2026-03-10T12:00:00Z", "livemode": True}], None))
+    def get(self, request: Request) -> Response:
+        query = self.valid(s.LedgerQuery, request.query_params.dict())
+        # The selector's authorisation first, then a keyset page over the same rows.
+        credits_balance(self.reseller, actor=self.actor, livemode=self.livemode)
+        rows = CreditLedgerEntry.objects.filter(reseller=self.reseller, livemode=self.livemode)
+        if query.get("kind"):
+            rows = rows.filter(kind=query["kind"])
+        items, cursor = keyset_page(rows, cursor=query.get("cursor"), limit=query["limit"])
+        return Response(page(list(s.LedgerEntryOut(items, many=True).data), cursor))
+
+
+class RenewalQueueView(ApiView):
+    required_scope = Scope.ACCOUNTS_READ
+
+    @doc(summary="Accounts that need attention, most urgent first.", response=QueuePage,
+         query=s.QueueQuery, errors=[400],
+         example=page([{**{k: v for k, v in ACCOUNT_EXAMPLE.items() if k != "password"},
+                        "status": "grace", "queue_reason": "grace"}], None))
+    def get(self, request: Request) -> Response:
+        query = self.valid(s.QueueQuery, request.query_params.dict())
+        rows = subs.renewal_queue(self.reseller, actor=self.actor, livemode=self.livemode,
+                                  within_days=query["within_days"]).select_related(None)
+        items, cursor = offset_page(rows, cursor=query.get("cursor"), limit=query["limit"])
+        return Response(page([{**account_dict(row), "queue_reason": row.queue_reason}  # type: ignore[attr-defined]
+                              for row in items], cursor))
+
+
+# ---------------------------------------------------------------- payments
+
+
+class PaymentsView(ApiView):
+    required_scope = Scope.PAYMENTS_WRITE
+
+    @doc(summary="Record a payment taken outside the panel; renews the account once per "
+                 "reference.", request=s.PaymentIn, response=s.PaymentOut, status=201,
+         errors=[400, 404, 409], write=True,
+         example={"id": 7, "account": 42, "amount": 999, "currency": "EUR",
+                  "reference": "WHMCS-INV-1001", "paid_at": "2026-03-10T11:58:00Z",
+                  "livemode": True, "renewal": "completed"},
+         request_example={"account": 42, "amount": 999, "currency": "EUR",
+                          "reference": "WHMCS-INV-1001", "paid_at": "2026-03-10T11:58:00Z"})
+    def post(self, request: Request) -> Response:
+        data = self.valid(s.PaymentIn, request.data)
+        result = services.payment_record(
+            actor=self.actor, reseller=self.reseller, livemode=self.livemode,
+            account_id=data["account"], amount=data["amount"], currency=data["currency"],
+            reference=data["reference"], paid_at=data["paid_at"], api_key=self.key,
+        )
+        renewal = "already_recorded" if not result.created else (
+            "queued" if result.renewal and result.renewal.queued else "completed")
+        payment = result.payment
+        body = {**s.PaymentOut(payment).data, "renewal": renewal}
+        return Response(body, status=status.HTTP_201_CREATED if result.created
+                        else status.HTTP_200_OK)
+
+
+# ---------------------------------------------------------------- webhooks
+
+
+class WebhookEndpointsView(ApiView):
+    required_scope = Scope.WEBHOOKS_MANAGE
+
+    @doc(summary="This mode's webhook endpoints.", op="webhook_endpoints_list", response=EndpointPage,
+         example=page([{k: v for k, v in ENDPOINT_EXAMPLE.items() if k != "secret"}], None))
+    def get(self, request: Request) -> Response:
+        rows = WebhookEndpoint.objects.filter(reseller=self.reseller, livemode=self.livemode,
+                                              deleted_at__isnull=True).order_by("id")[:100]
+        return Response(page([s.WebhookEndpointOut(row).data for row in rows], None))
+
+    @doc(summary="Register an endpoint; the signing secret is in this response only.",
+         request=s.WebhookEndpointIn, response=s.WebhookEndpointOut, status=201, errors=[400],
+         write=True, example=ENDPOINT_EXAMPLE,
+         request_example={"url": "https://billing.example.com/hooks/panel",
+                          "events": ["account.created", "account.renewed"]})
+    def post(self, request: Request) -> Response:
+        data = self.valid(s.WebhookEndpointIn, request.data)
+        endpoint, secret = services.webhook_endpoint_create(
+            actor=self.actor, reseller=self.reseller, livemode=self.livemode, url=data["url"],
+            events=data["events"], description=data.get("description", ""))
+        return Response({**s.WebhookEndpointOut(endpoint).data, "secret": secret},
+                        status=status.HTTP_201_CREATED)
+
+
+class WebhookEndpointView(ApiView):
+    required_scope = Scope.WEBHOOKS_MANAGE
+
+    def endpoint(self, endpoint_id: int) -> WebhookEndpoint:
+        endpoint = WebhookEndpoint.objects.filter(
+            reseller=self.reseller, livemode=self.livemode, deleted_at__isnull=True,
+            pk=endpoint_id,
+        ).first()
+        if endpoint is None:
+            raise NotFound("No such webhook endpoint.", code="webhook_endpoint_not_found",
+                           param="id")
+        return endpoint
+
+
+class WebhookEndpointDetailView(WebhookEndpointView):
+    @doc(summary="Retrieve an endpoint.", response=s.WebhookEndpointOut, path_params=["id"],
+         example={k: v for k, v in ENDPOINT_EXAMPLE.items() if k != "secret"})
+    def get(self, request: Request, id: int) -> Response:
+        return Response(s.WebhookEndpointOut(self.endpoint(id)).data)
+
+    @doc(summary="Change an endpoint's URL, events or state.", request=s.WebhookEndpointIn,
+         response=s.WebhookEndpointOut, path_params=["id"], errors=[400], write=True,
+         example={k: v for k, v in ENDPOINT_EXAMPLE.items() if k != "secret"},
+         request_example={"events": ["account.created"]})
+    def patch(self, request: Request, id: int) -> Response:
+        serializer = s.WebhookEndpointIn(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        endpoint = services.webhook_endpoint_update(
+            actor=self.actor, endpoint=self.endpoint(id), **serializer.validated_data)
+        return Response(s.WebhookEndpointOut(endpoint).data)
+
+    @doc(summary="Delete an endpoint (its delivery log stays).", response=None, status=204,
+         path_params=["id"], write=True, example={})
+    def delete(self, request: Request, id: int) -> Response:
+        services.webhook_endpoint_delete(actor=self.actor, endpoint=self.endpoint(id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class WebhookDeliveriesView(WebhookEndpointView):
+    @doc(summary="An endpoint's deliveries, newest first.", response=DeliveryPage,
+         path_params=["id"], query=s.PageQuery, errors=[400],
+         example=page([DELIVERY_EXAMPLE], None))
+    def get(self, request: Request, id: int) -> Response:
+        query = self.valid(s.PageQuery, request.query_params.dict())
+        rows = WebhookDelivery.objects.filter(endpoint=self.endpoint(id)).prefetch_related("log")
+        items, cursor = keyset_page(rows, cursor=query.get("cursor"), limit=query["limit"])
+        return Response(page(list(s.DeliveryOut(items, many=True).data), cursor))
+
+
+class WebhookRedeliverView(WebhookEndpointView):
+    @doc(summary="Send a delivery again.", request=None, response=s.DeliveryOut,
+         path_params=["id", "delivery_id"], errors=[409], write=True,
+         example={**DELIVERY_EXAMPLE, "status": "pending"})
+    def post(self, request: Request, id: int, delivery_id: int) -> Response:
+        delivery = WebhookDelivery.objects.filter(endpoint=self.endpoint(id),
+                                                  pk=delivery_id).first()
+        if delivery is None:
+            raise NotFound("No such delivery.", code="delivery_not_found", param="delivery_id")
+        delivery = services.webhook_redeliver(actor=self.actor, delivery=delivery,
+                                              now=timezone.now())
+        return Response(s.DeliveryOut(delivery).data)

@@ -1,0 +1,70 @@
+"""schemathesis against the served OpenAPI schema: no 5xx, every response matches the schema.
+
+Bounded (a few examples per operation) so it stays well under two minutes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import schemathesis
+from django.core import signals
+from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
+from hypothesis import HealthCheck, settings
+from schemathesis.specs.openapi.checks import positive_data_acceptance
+
+from apps.accounts.models import Reseller
+from apps.subscriptions.models import Plan
+
+from ..conftest import grant
+from .conftest import make_key
+
+
+@pytest.fixture
+def in_process(db: None, settings: Any) -> Iterator[None]:
+    settings.API_RATE_LIMIT = "100000/s"
+    # The in-process WSGI app must not close the test's connection (Django's test client
+    # does the same).
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    try:
+        yield
+    finally:
+        signals.request_started.connect(close_old_connections)
+        signals.request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def bearer(reseller: Reseller, plan: Plan) -> dict[str, str]:
+    grant(reseller, 50)
+    return {"Authorization": f"Bearer {make_key(reseller)}"}
+
+
+# Loaded at collection: building the schema reads no database.
+schema = schemathesis.openapi.from_wsgi("/api/v1/schema/?format=json", get_wsgi_application())
+
+
+@schema.parametrize()
+@settings(max_examples=6, deadline=None, derandomize=True,
+          suppress_health_check=list(HealthCheck))
+def test_api_matches_its_schema(case: Any, in_process: None, bearer: dict[str, str]) -> None:
+    # Acceptance of schema-valid data is left out: business rules (a plan's period, a
+    # duplicate external id, a host that must resolve) refuse some schema-valid bodies.
+    case.call_and_validate(headers=bearer, excluded_checks=[positive_data_acceptance])
+
+
+def test_schema_and_docs_are_served(client: Any, db: None) -> None:
+    schema_response = client.get("/api/v1/schema/?format=json")
+    assert schema_response.status_code == 200
+    paths = schema_response.json()["paths"]
+    for path in ["/api/v1/ping", "/api/v1/accounts", "/api/v1/accounts/{id}/renew",
+                 "/api/v1/subscribers/{id}", "/api/v1/plans", "/api/v1/credits/balance",
+                 "/api/v1/credits/ledger", "/api/v1/payments", "/api/v1/renewal-queue",
+                 "/api/v1/webhook-endpoints", "/api/v1/webhook-endpoints/{id}/deliveries"]:
+        assert path in paths
+        for operation in paths[path].values():
+            assert {"401", "403", "429"} <= set(operation["responses"])
+    assert client.get("/api/v1/docs/").status_code == 200
