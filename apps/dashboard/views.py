@@ -10,6 +10,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
@@ -614,12 +615,14 @@ def account_new_view(request: HttpRequest, ctx: Context) -> HttpResponse:
                 context.update(preview=True, plan=plan, cost=cost, subscriber=subscriber,
                                after=balance - cost)
                 return _page(request, ctx, "dashboard/account_new.html", **context)
-            if subscriber is None:
-                subscriber = subs_services.subscriber_create(
-                    actor=ctx.actor, reseller=ctx.reseller, name=data["name"],
-                    email=data["email"] or "")
-            account, password = subs_services.account_create(
-                actor=ctx.actor, subscriber=subscriber, plan=plan, months=data["months"])
+            # A new subscriber and its account are saved together or not at all.
+            with transaction.atomic():
+                if subscriber is None:
+                    subscriber = subs_services.subscriber_create(
+                        actor=ctx.actor, reseller=ctx.reseller, name=data["name"],
+                        email=data["email"] or "")
+                account, password = subs_services.account_create(
+                    actor=ctx.actor, subscriber=subscriber, plan=plan, months=data["months"])
         except DomainError as error:
             if error.kind == "not_found" and error.param in ("subscriber", "plan"):
                 form.add_error(error.param, error.message)
