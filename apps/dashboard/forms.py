@@ -105,7 +105,7 @@ class DeviceForm(forms.Form):
     device_id = forms.CharField(label=_("Device id"), max_length=200, required=False)
     last_seen_at = forms.DateTimeField(label=_("Last seen"), required=False,
                                        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
-    note = forms.CharField(label=_("Note"), max_length=500, required=False)
+    note = forms.CharField(label=_("Device note"), max_length=500, required=False)
 
 
 class FollowUpForm(forms.Form):
