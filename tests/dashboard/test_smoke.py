@@ -21,3 +21,12 @@ def test_subscriber_page_renders(world, signed_in):
     response = client.get(reverse("dashboard:subscriber", args=[world.subscriber.pk]))
     assert response.status_code == 200
     assert world.account.username in response.content.decode()
+
+
+def test_language_switcher_turns_the_dashboard_spanish(world, signed_in):
+    client = signed_in(world.reseller, "owner")
+    response = client.post("/i18n/setlang/", {"language": "es", "next": "/"})
+    assert response.status_code == 302
+    page = client.get("/").content.decode()
+    assert "Resumen" in page and "Saldo de créditos" in page
+    assert '<html lang="es">' in page
