@@ -33,6 +33,8 @@ from apps.subscriptions.services import credits_for
 
 PAGE_SIZE = 50
 COUNT_CAP = 1000
+# A search looks at most this many matches per kind (username, subscriber).
+SEARCH_CAP = 2000
 EXPIRY_WINDOWS = (7, 14, 30)
 SORTS = ("expires", "newest", "username")
 
@@ -67,12 +69,18 @@ def _filtered(
     )
     q = filters.q.strip()
     if q:
-        matching = Subscriber.objects.filter(reseller=reseller, livemode=True).filter(
-            Q(name__icontains=q) | Q(email__icontains=q) | Q(external_id=q)
+        # Two bounded lookups, each on its own trigram index, instead of one OR
+        # across two tables that the planner can only answer by scanning.
+        by_username = list(
+            accounts.filter(username__icontains=q).order_by().values_list("id", flat=True)[
+                :SEARCH_CAP]
         )
-        accounts = accounts.filter(
-            Q(username__icontains=q) | Q(subscriber_id__in=matching.values("id"))
+        by_subscriber = list(
+            Subscriber.objects.filter(reseller=reseller, livemode=True)
+            .filter(Q(name__icontains=q) | Q(email__icontains=q) | Q(external_id=q))
+            .order_by().values_list("id", flat=True)[:SEARCH_CAP]
         )
+        accounts = accounts.filter(Q(pk__in=by_username) | Q(subscriber_id__in=by_subscriber))
     if filters.expiring_days:
         accounts = accounts.filter(
             status__in=[AccountStatus.ACTIVE, AccountStatus.GRACE],
