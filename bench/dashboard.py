@@ -66,7 +66,7 @@ def fill(n: int) -> dict[str, Any]:
         raise SystemExit(f"The bench database holds {have} accounts, not {n}: drop it first.")
     started = time.perf_counter()
     reseller = Reseller.objects.create(name="Bench", slug="bench", contact_email="b@bench.example")
-    user = User.objects.create_user(email="owner@bench.example", password="bench-password-1")
+    user = User.objects.create_user(email="owner@bench.example", password=None)
     StaffMembership.objects.create(user=user, reseller=reseller, role="owner")
     plans = [
         Plan.objects.create(reseller=reseller, name=f"Plan {m}m", duration_months=m, credit_cost=m)

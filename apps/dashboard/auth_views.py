@@ -11,7 +11,8 @@ import qrcode.image.svg
 from django.contrib.auth import authenticate, login, logout
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
@@ -48,7 +49,8 @@ def signin(request: HttpRequest) -> HttpResponse:
         else:
             login(request, user)
             if user_has_device(user, confirmed=True):
-                return redirect(f"/signin/verify/?next={_next_url(request)}")
+                verify = reverse("dashboard:signin_verify")
+                return redirect(f"{verify}?{urlencode({'next': _next_url(request)})}")
             return redirect(_next_url(request))
     return render(request, "registration/signin.html", {"form": form, "next": _next_url(request)})
 

@@ -15,6 +15,7 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -54,7 +55,9 @@ def _page(request: HttpRequest, ctx: Context, template: str, **context: Any) -> 
 
 def _back(request: HttpRequest, default: str) -> HttpResponse:
     target = request.POST.get("back") or ""
-    return redirect(target if target.startswith("/") and not target.startswith("//") else default)
+    safe = target.startswith("/") and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure())
+    return redirect(target if safe else default)
 
 
 def _int(value: str | None) -> int | None:

@@ -87,3 +87,11 @@ def test_pages_hide_what_the_role_cannot_do(world, signed_in):
     assert "Show credentials" in page
     assert reverse("dashboard:suspend", args=[world.account.pk]) in page
     assert reverse("dashboard:settings") in page
+
+
+@pytest.mark.parametrize("back", ["//evil.example/x", "/\\evil.example", "https://evil.example/"])
+def test_back_links_never_leave_the_panel(world, signed_in, back):
+    client = signed_in(world.reseller, "owner")
+    response = client.post(reverse("dashboard:suspend", args=[world.account.pk]),
+                           {"back": back})
+    assert response["Location"] == reverse("dashboard:subscriber", args=[world.subscriber.pk])
