@@ -100,7 +100,8 @@ def test_bulk_extend_and_reminder(world, crowd, signed_in):
     client.post(reverse("dashboard:subscribers_bulk"),
                 {"action": "extend", "account": [crowd[0].pk, crowd[1].pk,
                                                  world.other_account.pk]})
-    assert ServiceAccount.objects.get(pk=crowd[0].pk).expires_at > before
+    after = ServiceAccount.objects.get(pk=crowd[0].pk).expires_at
+    assert before is not None and after is not None and after > before
     # Another reseller's account in the selection is ignored.
     other = ServiceAccount.objects.get(pk=world.other_account.pk)
     assert other.expires_at == world.other_account.expires_at
