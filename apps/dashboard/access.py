@@ -11,10 +11,12 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpRequest, HttpResponseBase
 from django.shortcuts import redirect
+from django.utils.http import url_has_allowed_host_and_scheme
 from django_otp import user_has_device
 
 from apps.accounts.models import Reseller, StaffMembership, User
@@ -107,7 +109,14 @@ def dashboard_view(perm: Perm = Perm.VIEW) -> Callable[[View], View]:
                     raise Http404(error.message) from None
                 if error.kind == "permission":
                     raise DjangoPermissionDenied(error.message) from None
-                raise
+                # A refusal no view expected: say it, change nothing, go back.
+                messages.error(request, error.message)
+                referer = request.headers.get("Referer") or ""
+                if referer and url_has_allowed_host_and_scheme(
+                    referer, allowed_hosts={request.get_host()}
+                ):
+                    return redirect(referer)
+                return redirect("dashboard:overview")
 
         return wrapper
 
