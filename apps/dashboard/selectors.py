@@ -90,7 +90,13 @@ def _filtered(
     if filters.auto_renew is not None:
         accounts = accounts.filter(auto_renew=filters.auto_renew)
     if filters.pending:
-        accounts = accounts.filter(Q(status=AccountStatus.PENDING) | Q(Exists(waiting)))
+        # Every account waiting for credits (a pending activation or a queued
+        # renewal) has one waiting operation: start from those few rows
+        # rather than test every account.
+        waiting_ids = PendingOperation.objects.filter(
+            reseller=reseller, livemode=True, status=OperationStatus.WAITING
+        ).values("account_id")
+        accounts = accounts.filter(pk__in=waiting_ids)
     return accounts.annotate(has_waiting=Exists(waiting))
 
 

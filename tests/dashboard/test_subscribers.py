@@ -15,7 +15,7 @@ from apps.dashboard.selectors import AccountFilter, account_page
 from apps.subscriptions.models import ServiceAccount
 from apps.subscriptions.services import account_set_auto_renew, subscriber_update
 from tests.conftest import SYSTEM, grant
-from tests.factories import SubscriberFactory
+from tests.factories import PlanFactory, SubscriberFactory
 
 from .conftest import make_account, member
 
@@ -64,11 +64,13 @@ def test_filters_status_plan_auto_renew_expiring_pending(world, crowd):
                         now=now).count == 0
     assert account_page(world.reseller, actor=actor, filters=AccountFilter(expiring_days=30),
                         now=now + dt.timedelta(days=25)).count == 13
-    pending = make_account(world.reseller, world.plan,
-                           SubscriberFactory.create(reseller=world.reseller))
-    assert pending.status == "active"
     page = account_page(world.reseller, actor=actor, filters=AccountFilter(pending=True))
     assert page.count == 0
+    dear = PlanFactory.create(reseller=world.reseller, name="Dear", credit_cost=10_000)
+    waiting = make_account(world.reseller, dear, SubscriberFactory.create(reseller=world.reseller))
+    assert waiting.status == "pending"
+    page = account_page(world.reseller, actor=actor, filters=AccountFilter(pending=True))
+    assert usernames(page) == {waiting.username}
 
 
 @pytest.mark.parametrize("sort", ["expires", "newest", "username"])
