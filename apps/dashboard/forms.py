@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from apps.accounts.models import ReactivationPolicy, Role
 from apps.core.errors import DomainError
 from apps.credits.models import EntryKind
 from apps.crm.models import Channel
+
+
+def translated(choices: list[tuple[str, str]]) -> list[tuple[str, Any]]:
+    """Model choices with their labels translated when shown (labels.py lists them)."""
+    return [(value, pgettext_lazy("choice", label)) for value, label in choices]
 
 
 def attach_error(form: forms.Form, error: DomainError) -> None:
@@ -86,7 +94,7 @@ class NoteForm(forms.Form):
 
 
 class InteractionForm(forms.Form):
-    channel = forms.ChoiceField(label=_("Channel"), choices=Channel.choices)
+    channel = forms.ChoiceField(label=_("Channel"), choices=translated(Channel.choices))
     subject = forms.CharField(label=_("Subject"), max_length=200)
     details = forms.CharField(label=_("Details"), required=False,
                               widget=forms.Textarea(attrs={"rows": 2}))
@@ -125,7 +133,7 @@ class PlanForm(forms.Form):
 
 class LedgerFilterForm(forms.Form):
     kind = forms.ChoiceField(label=_("Kind"), required=False,
-                             choices=[("", _("All")), *list(EntryKind.choices)])
+                             choices=[("", _("All")), *translated(EntryKind.choices)])
     date_from = forms.DateField(label=_("From"), required=False,
                                 widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(label=_("To"), required=False,
@@ -134,11 +142,11 @@ class LedgerFilterForm(forms.Form):
 
 class InviteForm(forms.Form):
     email = forms.EmailField(label=_("Email"))
-    role = forms.ChoiceField(label=_("Role"), choices=Role.choices)
+    role = forms.ChoiceField(label=_("Role"), choices=translated(Role.choices))
 
 
 class RoleForm(forms.Form):
-    role = forms.ChoiceField(label=_("Role"), choices=Role.choices)
+    role = forms.ChoiceField(label=_("Role"), choices=translated(Role.choices))
 
 
 class SecurityForm(forms.Form):
@@ -150,7 +158,7 @@ class ResellerSettingsForm(forms.Form):
     timezone = forms.CharField(label=_("Time zone"), max_length=64)
     contact_email = forms.EmailField(label=_("Contact email"))
     reactivation_policy = forms.ChoiceField(label=_("When a suspended account is reactivated"),
-                                            choices=ReactivationPolicy.choices)
+                                            choices=translated(ReactivationPolicy.choices))
 
 
 class TestEmailForm(forms.Form):

@@ -30,3 +30,11 @@ def test_language_switcher_turns_the_dashboard_spanish(world, signed_in):
     page = client.get("/").content.decode()
     assert "Resumen" in page and "Saldo de créditos" in page
     assert '<html lang="es">' in page
+
+
+def test_choice_labels_follow_the_language(world, signed_in):
+    client = signed_in(world.reseller, "owner")
+    client.post("/i18n/setlang/", {"language": "es", "next": "/"})
+    page = client.get(reverse("dashboard:subscriber", args=[world.subscriber.pk])).content.decode()
+    assert 'data-testid="status">Activa<' in page
+    assert "Activación" in page
