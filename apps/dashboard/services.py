@@ -24,6 +24,7 @@ from django.utils.http import urlsafe_base64_encode
 from apps.accounts.models import Reseller, StaffMembership, User
 from apps.accounts.permissions import Perm, authorize
 from apps.accounts.services import staff_set_role
+from apps.audit.models import AuditEntry
 from apps.audit.services import audit_record
 from apps.core.actors import Actor
 from apps.core.errors import ValidationError
@@ -51,6 +52,26 @@ class EmailOutcome(enum.StrEnum):
 
 def email_delivery_configured() -> bool:
     return settings.EMAIL_BACKEND not in UNDELIVERED_BACKENDS
+
+
+EMAIL_ACTIONS = ["account.welcome_email", "account.reminder_email", "settings.test_email"]
+
+
+def email_delivery_health(reseller: Reseller) -> str:
+    """"not_configured", "failing" (the panel's last email to a subscriber or a test failed), or "ok".
+
+    The notification outbox (when it lands) is the fuller source; until then
+    the audit rows of the emails the dashboard sends say how the last one went.
+    """
+    if not email_delivery_configured():
+        return "not_configured"
+    last = (
+        AuditEntry.objects.filter(reseller=reseller, action__in=EMAIL_ACTIONS)
+        .order_by("-id").values_list("after", flat=True).first()
+    )
+    if isinstance(last, dict) and last.get("outcome") == EmailOutcome.FAILED:
+        return "failing"
+    return "ok"
 
 
 def _send(subject: str, body: str, to: str) -> EmailOutcome:

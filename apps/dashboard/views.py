@@ -105,7 +105,7 @@ def overview_view(request: HttpRequest, ctx: Context) -> HttpResponse:
     ]
     return _page(request, ctx, "dashboard/overview.html", data=data, chart=chart,
                  reasons=[(key, label, data.queue_by_reason.get(key, 0)) for key, label in reasons],
-                 email_ok=dash_services.email_delivery_configured())
+                 email_health=dash_services.email_delivery_health(ctx.reseller))
 
 
 def _ledger_filter(form: forms.LedgerFilterForm) -> LedgerFilter:

@@ -212,3 +212,15 @@ def test_email_banner_when_delivery_is_not_configured(world, signed_in, settings
     assert "Email delivery is not configured" in client.get("/").content.decode()
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     assert "Email delivery is not configured" not in client.get("/").content.decode()
+
+
+def test_red_banner_when_the_last_email_failed(world, signed_in, settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", 9  # nothing listens there
+    settings.EMAIL_TIMEOUT = 2
+    client = signed_in(world.reseller, "owner")
+    assert "Email delivery is failing" not in client.get("/").content.decode()
+    response = client.post(reverse("dashboard:settings_test_email"), {"to": "me@example.com"},
+                           follow=True)
+    assert "could not be sent" in response.content.decode()
+    assert "Email delivery is failing" in client.get("/").content.decode()
