@@ -1,6 +1,5 @@
 from django.contrib import admin
 from django.urls import include, path
-from django.views.generic import RedirectView
 
 from apps.core.views import healthz
 
@@ -8,8 +7,9 @@ admin.site.site_header = "Billing panel: provider administration"
 admin.site.site_title = "Billing panel"
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("apps.api.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("apps.dashboard.urls")),
 ]

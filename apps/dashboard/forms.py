@@ -1,0 +1,165 @@
+"""Forms: they parse and label input; the services decide what is allowed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+from apps.accounts.models import ReactivationPolicy, Role
+from apps.core.errors import DomainError
+from apps.credits.models import EntryKind
+from apps.crm.models import Channel
+
+
+def translated(choices: list[tuple[str, str]]) -> list[tuple[str, Any]]:
+    """Model choices with their labels translated when shown (labels.py lists them)."""
+    return [(value, pgettext_lazy("choice", label)) for value, label in choices]
+
+
+def attach_error(form: forms.Form, error: DomainError) -> None:
+    """Put a service's refusal beside the field it names, or at the top of the form."""
+    field = error.param if error.param in form.fields else None
+    form.add_error(field, error.message)
+
+
+class SignInForm(forms.Form):
+    username = forms.EmailField(label=_("Email"), widget=forms.EmailInput(
+        attrs={"autocomplete": "email", "autofocus": True}))
+    password = forms.CharField(label=_("Password"), strip=False, widget=forms.PasswordInput(
+        attrs={"autocomplete": "current-password"}))
+
+
+class TokenForm(forms.Form):
+    token = forms.CharField(
+        label=_("Code from your authenticator app, or a recovery code"), max_length=16,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric",
+                                      "autofocus": True}),
+    )
+
+
+class SubscriberForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=200)
+    email = forms.EmailField(label=_("Email"), required=False)
+    phone = forms.CharField(label=_("Phone"), max_length=40, required=False)
+    country = forms.CharField(label=_("Country (two letters)"), max_length=2, required=False)
+    external_id = forms.CharField(label=_("External id"), max_length=100, required=False)
+    marketing_consent = forms.BooleanField(label=_("Agrees to marketing email"), required=False)
+    marketing_consent_source = forms.CharField(
+        label=_("Where the consent was given"), max_length=60, required=False)
+
+
+class NewAccountForm(forms.Form):
+    subscriber = forms.IntegerField(label=_("Existing subscriber (id)"), required=False)
+    name = forms.CharField(label=_("New subscriber's name"), max_length=200, required=False)
+    email = forms.EmailField(label=_("New subscriber's email"), required=False)
+    plan = forms.TypedChoiceField(label=_("Plan"), coerce=int)
+    months = forms.IntegerField(label=_("Months"), min_value=1, max_value=120, initial=1)
+
+    def __init__(self, *args: object, plans: list[tuple[int, str]], **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.fields["plan"].choices = plans  # type: ignore[attr-defined]
+
+    def clean(self) -> dict[str, object]:
+        data = super().clean() or {}
+        if not data.get("subscriber") and not (data.get("name") or "").strip():
+            self.add_error("name", _("Choose an existing subscriber or give a new one's name."))
+        return data
+
+
+class RenewForm(forms.Form):
+    months = forms.IntegerField(label=_("Months"), min_value=1, max_value=120, initial=1)
+
+
+class ChangePlanForm(forms.Form):
+    plan = forms.TypedChoiceField(label=_("New plan"), coerce=int)
+    when = forms.ChoiceField(label=_("When"), choices=[
+        ("now", _("Now")), ("next_renewal", _("At the next renewal"))])
+
+    def __init__(self, *args: object, plans: list[tuple[int, str]], **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.fields["plan"].choices = plans  # type: ignore[attr-defined]
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(label=_("Reason"), max_length=500, required=False)
+
+
+class NoteForm(forms.Form):
+    body = forms.CharField(label=_("Note"), widget=forms.Textarea(attrs={"rows": 3}),
+                           max_length=10_000)
+    pinned = forms.BooleanField(label=_("Pinned"), required=False)
+
+
+class InteractionForm(forms.Form):
+    channel = forms.ChoiceField(label=_("Channel"), choices=translated(Channel.choices))
+    subject = forms.CharField(label=_("Subject"), max_length=200)
+    details = forms.CharField(label=_("Details"), required=False,
+                              widget=forms.Textarea(attrs={"rows": 2}))
+    resolution = forms.CharField(label=_("How it was resolved (leave empty if still open)"),
+                                 required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class ResolveForm(forms.Form):
+    resolution = forms.CharField(label=_("How it was resolved"),
+                                 widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class DeviceForm(forms.Form):
+    device_type = forms.CharField(label=_("Type"), max_length=60)
+    app = forms.CharField(label=_("App"), max_length=100, required=False)
+    device_id = forms.CharField(label=_("Device id"), max_length=200, required=False)
+    last_seen_at = forms.DateTimeField(label=_("Last seen"), required=False,
+                                       widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    note = forms.CharField(label=_("Device note"), max_length=500, required=False)
+
+
+class FollowUpForm(forms.Form):
+    note = forms.CharField(label=_("Note"), max_length=2000, required=False)
+
+
+class PlanForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=120)
+    tier = forms.CharField(label=_("Tier"), max_length=60, required=False)
+    duration_months = forms.IntegerField(label=_("Months per period"), min_value=1,
+                                         max_value=120, initial=1)
+    credit_cost = forms.IntegerField(label=_("Credits per period"), min_value=1, initial=1)
+    is_trial = forms.BooleanField(label=_("Trial"), required=False)
+    price = forms.IntegerField(label=_("Price per period, in minor units (cents)"),
+                               min_value=0, required=False)
+
+
+class LedgerFilterForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Kind"), required=False,
+                             choices=[("", _("All")), *translated(EntryKind.choices)])
+    date_from = forms.DateField(label=_("From"), required=False,
+                                widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(label=_("To"), required=False,
+                              widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class InviteForm(forms.Form):
+    email = forms.EmailField(label=_("Email"))
+    role = forms.ChoiceField(label=_("Role"), choices=translated(Role.choices))
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(label=_("Role"), choices=translated(Role.choices))
+
+
+class SecurityForm(forms.Form):
+    require_2fa = forms.BooleanField(label=_("Require two-factor sign-in for all staff"),
+                                     required=False)
+
+
+class ResellerSettingsForm(forms.Form):
+    timezone = forms.CharField(label=_("Time zone"), max_length=64)
+    contact_email = forms.EmailField(label=_("Contact email"))
+    reactivation_policy = forms.ChoiceField(label=_("When a suspended account is reactivated"),
+                                            choices=translated(ReactivationPolicy.choices))
+
+
+class TestEmailForm(forms.Form):
+    to = forms.EmailField(label=_("Send a test email to"))

@@ -1,0 +1,270 @@
+"""Reads for the dashboard pages, built on the foundation's tenant-checked selectors.
+
+The subscriber list pages by keyset (the last row's sort value and id), never
+by OFFSET, and counts at most COUNT_CAP rows, so a page costs the same at a
+thousand accounts or a million.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from apps.accounts.models import Reseller
+from apps.accounts.permissions import Perm, authorize
+from apps.core.actors import Actor
+from apps.core.errors import DomainError
+from apps.credits.models import CreditLedgerEntry
+from apps.subscriptions.models import (
+    AccountEvent,
+    AccountStatus,
+    OperationStatus,
+    PendingOperation,
+    ServiceAccount,
+    Subscriber,
+)
+from apps.subscriptions.selectors import account_list, renewal_queue
+from apps.subscriptions.services import credits_for
+
+PAGE_SIZE = 50
+COUNT_CAP = 1000
+# A search looks at most this many matches per kind (username, subscriber).
+SEARCH_CAP = 2000
+EXPIRY_WINDOWS = (7, 14, 30)
+SORTS = ("expires", "newest", "username")
+
+
+@dataclass(frozen=True)
+class AccountFilter:
+    q: str = ""
+    status: str = ""
+    plan_id: int | None = None
+    expiring_days: int | None = None
+    auto_renew: bool | None = None
+    pending: bool = False
+    sort: str = "expires"
+
+
+@dataclass
+class AccountPage:
+    rows: list[ServiceAccount]
+    next_cursor: str | None
+    count: int
+    count_capped: bool
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _filtered(
+    reseller: Reseller, *, actor: Actor, filters: AccountFilter, now: dt.datetime
+) -> QuerySet[ServiceAccount]:
+    accounts = account_list(reseller, actor=actor, status=filters.status or None,
+                            plan_id=filters.plan_id)
+    waiting = PendingOperation.objects.filter(
+        account=OuterRef("pk"), status=OperationStatus.WAITING
+    )
+    q = filters.q.strip()
+    if q:
+        # Two bounded lookups, each on its own trigram index, instead of one OR
+        # across two tables that the planner can only answer by scanning.
+        by_username = list(
+            accounts.filter(username__icontains=q).order_by().values_list("id", flat=True)[
+                :SEARCH_CAP]
+        )
+        by_subscriber = list(
+            Subscriber.objects.filter(reseller=reseller, livemode=True)
+            .filter(Q(name__icontains=q) | Q(email__icontains=q) | Q(external_id=q))
+            .order_by().values_list("id", flat=True)[:SEARCH_CAP]
+        )
+        accounts = accounts.filter(Q(pk__in=by_username) | Q(subscriber_id__in=by_subscriber))
+    if filters.expiring_days:
+        accounts = accounts.filter(
+            status__in=[AccountStatus.ACTIVE, AccountStatus.GRACE],
+            expires_at__gte=now,
+            expires_at__lte=now + dt.timedelta(days=filters.expiring_days),
+        )
+    if filters.auto_renew is not None:
+        accounts = accounts.filter(auto_renew=filters.auto_renew)
+    if filters.pending:
+        # Every account waiting for credits (a pending activation or a queued
+        # renewal) has one waiting operation: start from those few rows
+        # rather than test every account.
+        waiting_ids = PendingOperation.objects.filter(
+            reseller=reseller, livemode=True, status=OperationStatus.WAITING
+        ).values("account_id")
+        accounts = accounts.filter(pk__in=waiting_ids)
+    return accounts.annotate(has_waiting=Exists(waiting))
+
+
+def _parse_cursor(cursor: str, sort: str) -> tuple[Any, int] | None:
+    value, _, raw_id = cursor.rpartition("|")
+    try:
+        last_id = int(raw_id)
+        if sort == "expires":
+            return (dt.datetime.fromisoformat(value) if value else None), last_id
+        if sort == "username":
+            return value, last_id
+        return None, last_id
+    except ValueError:
+        return None
+
+
+def account_page(
+    reseller: Reseller,
+    *,
+    actor: Actor,
+    filters: AccountFilter,
+    cursor: str = "",
+    page_size: int = PAGE_SIZE,
+    now: dt.datetime | None = None,
+) -> AccountPage:
+    now = now or timezone.now()
+    accounts = _filtered(reseller, actor=actor, filters=filters, now=now)
+    sort = filters.sort if filters.sort in SORTS else "expires"
+    position = _parse_cursor(cursor, sort) if cursor else None
+    if sort == "newest":
+        ordered = accounts.order_by("-id")
+        if position:
+            ordered = ordered.filter(id__lt=position[1])
+    elif sort == "username":
+        ordered = accounts.order_by("username", "id")
+        if position:
+            name, last_id = position
+            ordered = ordered.filter(Q(username__gt=name) | Q(username=name, id__gt=last_id))
+    else:
+        ordered = accounts.order_by(F("expires_at").asc(nulls_last=True), "id")
+        if position:
+            expires, last_id = position
+            if expires is None:
+                ordered = ordered.filter(expires_at__isnull=True, id__gt=last_id)
+            else:
+                ordered = ordered.filter(
+                    Q(expires_at__gt=expires) | Q(expires_at=expires, id__gt=last_id)
+                    | Q(expires_at__isnull=True)
+                )
+    rows = list(ordered[: page_size + 1])
+    next_cursor = None
+    if len(rows) > page_size:
+        rows = rows[:page_size]
+        last = rows[-1]
+        if sort == "newest":
+            next_cursor = f"|{last.pk}"
+        elif sort == "username":
+            next_cursor = f"{last.username}|{last.pk}"
+        else:
+            next_cursor = f"{last.expires_at.isoformat() if last.expires_at else ''}|{last.pk}"
+    capped = len(accounts.order_by().values("id")[: COUNT_CAP + 1])
+    return AccountPage(rows=rows, next_cursor=next_cursor, count=min(capped, COUNT_CAP),
+                       count_capped=capped > COUNT_CAP)
+
+
+def accounts_for_export(
+    reseller: Reseller, *, actor: Actor, filters: AccountFilter, now: dt.datetime | None = None
+) -> QuerySet[ServiceAccount]:
+    return _filtered(reseller, actor=actor, filters=filters, now=now or timezone.now()).order_by(
+        "id"
+    )
+
+
+def _credits_due(accounts: QuerySet[ServiceAccount]) -> int:
+    """Credits the renewals of these accounts will take, grouped so the cost is per plan mix."""
+    total = 0
+    groups = (
+        accounts.order_by()
+        .values("plan__credit_cost", "plan__duration_months", "plan__name",
+                "next_plan__credit_cost", "next_plan__duration_months",
+                "renewal_period_months")
+        .annotate(n=Count("id"))
+    )
+    for group in groups:
+        cost = group["next_plan__credit_cost"] or group["plan__credit_cost"]
+        duration = group["next_plan__duration_months"] or group["plan__duration_months"]
+        months = group["renewal_period_months"]
+        periods = max(1, -(-months // duration))
+        total += cost * periods * group["n"]
+    return total
+
+
+@dataclass
+class Overview:
+    balance: int
+    credits_due_7: int
+    credits_due_30: int
+    waiting_credits: int
+    queue_by_reason: dict[str, int]
+    expiring_7: list[ServiceAccount]
+    expiring_7_count: int
+    recent_events: list[AccountEvent]
+    ledger_by_day: list[Any]
+    due_by_day: list[Any]
+
+
+def overview(reseller: Reseller, *, actor: Actor, now: dt.datetime | None = None) -> Overview:
+    authorize(actor, reseller, Perm.VIEW)
+    now = now or timezone.now()
+    fresh = Reseller.objects.only("credit_balance").get(pk=reseller.pk)
+    renewing = ServiceAccount.objects.filter(
+        reseller=reseller, livemode=True, auto_renew=True,
+        status__in=[AccountStatus.ACTIVE, AccountStatus.GRACE],
+    )
+    due_7 = renewing.filter(expires_at__lte=now + dt.timedelta(days=7))
+    due_30 = renewing.filter(expires_at__lte=now + dt.timedelta(days=30))
+    waiting = PendingOperation.objects.filter(
+        reseller=reseller, livemode=True, status=OperationStatus.WAITING
+    ).aggregate(total=Sum("credits"))["total"] or 0
+    queue = renewal_queue(reseller, actor=actor, now=now, within_days=7)
+    by_reason = {
+        row["queue_reason"]: row["n"]
+        for row in queue.order_by().values("queue_reason").annotate(  # type: ignore[misc]
+            n=Count("id"))
+    }
+    expiring = ServiceAccount.objects.filter(
+        reseller=reseller, livemode=True, status=AccountStatus.ACTIVE,
+        expires_at__gte=now, expires_at__lte=now + dt.timedelta(days=7),
+    ).select_related("subscriber", "plan").order_by("expires_at", "id")
+    events = list(
+        AccountEvent.objects.filter(reseller=reseller)
+        .select_related("account", "account__subscriber")
+        .order_by("-created_at", "-id")[:10]
+    )
+    since = now - dt.timedelta(days=30)
+    ledger_by_day = list(
+        CreditLedgerEntry.objects.filter(reseller=reseller, livemode=True, created_at__gte=since)
+        .annotate(day=TruncDate("created_at"))
+        .values("day")
+        .annotate(spent=Sum("delta", filter=Q(delta__lt=0)),
+                  added=Sum("delta", filter=Q(delta__gt=0)))
+        .order_by("day")
+    )
+    due_by_day = list(
+        due_30.filter(expires_at__gte=now)
+        .annotate(day=TruncDate("expires_at"))
+        .order_by()
+        .values("day")
+        .annotate(n=Count("id"))
+        .order_by("day")
+    )
+    return Overview(
+        balance=fresh.credit_balance,
+        credits_due_7=_credits_due(due_7),
+        credits_due_30=_credits_due(due_30),
+        waiting_credits=waiting,
+        queue_by_reason=by_reason,
+        expiring_7=list(expiring[:10]),
+        expiring_7_count=expiring.count(),
+        recent_events=events,
+        ledger_by_day=ledger_by_day,
+        due_by_day=due_by_day,
+    )
+
+
+def credits_needed(plan_cost_months: tuple[Any, int]) -> int | None:
+    plan, months = plan_cost_months
+    try:
+        return credits_for(plan, months)
+    except DomainError:
+        return None

@@ -1,0 +1,66 @@
+from django.contrib.auth import views as auth_views
+from django.urls import path, reverse_lazy
+
+from . import auth_views as signin
+from . import views
+
+app_name = "dashboard"
+
+urlpatterns = [
+    path("", views.overview_view, name="overview"),
+    path("signin/", signin.signin, name="signin"),
+    path("signin/verify/", signin.signin_verify, name="signin_verify"),
+    path("signout/", signin.signout, name="signout"),
+    path("switch/", signin.switch, name="switch"),
+    path("security/2fa/", signin.twofactor_setup, name="twofactor_setup"),
+    path("password-reset/", auth_views.PasswordResetView.as_view(
+        email_template_name="registration/password_reset_email.txt",
+        success_url=reverse_lazy("dashboard:password_reset_done")), name="password_reset"),
+    path("password-reset/sent/", auth_views.PasswordResetDoneView.as_view(),
+         name="password_reset_done"),
+    path("reset/<uidb64>/<token>/", auth_views.PasswordResetConfirmView.as_view(
+        success_url=reverse_lazy("dashboard:password_reset_complete")),
+        name="password_reset_confirm"),
+    path("reset/done/", auth_views.PasswordResetCompleteView.as_view(),
+         name="password_reset_complete"),
+    path("billing/", views.billing_view, name="billing"),
+    path("billing/ledger.csv", views.ledger_csv_view, name="ledger_csv"),
+    path("subscribers/", views.subscribers_view, name="subscribers"),
+    path("subscribers/export.csv", views.subscribers_export_view, name="subscribers_export"),
+    path("subscribers/bulk/", views.subscribers_bulk_view, name="subscribers_bulk"),
+    path("subscribers/expiring/", views.expiring_view, name="expiring"),
+    path("subscribers/<int:subscriber_id>/", views.subscriber_view, name="subscriber"),
+    path("subscribers/<int:subscriber_id>/edit/", views.subscriber_edit_view,
+         name="subscriber_edit"),
+    path("subscribers/<int:subscriber_id>/notes/", views.note_add_view, name="note_add"),
+    path("subscribers/<int:subscriber_id>/interactions/", views.interaction_add_view,
+         name="interaction_add"),
+    path("subscribers/<int:subscriber_id>/devices/", views.device_add_view, name="device_add"),
+    path("notes/<int:note_id>/", views.note_edit_view, name="note_edit"),
+    path("interactions/<int:interaction_id>/resolve/", views.interaction_resolve_view,
+         name="interaction_resolve"),
+    path("accounts/new/", views.account_new_view, name="account_new"),
+    path("accounts/<int:account_id>/reveal/", views.reveal_view, name="reveal"),
+    path("accounts/<int:account_id>/renew/", views.renew_view, name="renew"),
+    path("accounts/<int:account_id>/change-plan/", views.change_plan_view, name="change_plan"),
+    path("accounts/<int:account_id>/suspend/", views.suspend_view, name="suspend"),
+    path("accounts/<int:account_id>/unsuspend/", views.unsuspend_view, name="unsuspend"),
+    path("accounts/<int:account_id>/terminate/", views.terminate_view, name="terminate"),
+    path("accounts/<int:account_id>/reset-password/", views.reset_password_view,
+         name="reset_password"),
+    path("accounts/<int:account_id>/welcome/", views.welcome_view, name="welcome"),
+    path("accounts/<int:account_id>/follow-up/", views.follow_up_view, name="follow_up"),
+    path("queue/", views.queue_view, name="queue"),
+    path("plans/", views.plans_view, name="plans"),
+    path("plans/new/", views.plan_edit_view, name="plan_new"),
+    path("plans/<int:plan_id>/", views.plan_edit_view, name="plan_edit"),
+    path("plans/<int:plan_id>/archive/", views.plan_archive_view, name="plan_archive"),
+    path("settings/", views.settings_view, name="settings"),
+    path("settings/reseller/", views.settings_reseller_view, name="settings_reseller"),
+    path("settings/test-email/", views.settings_test_email_view, name="settings_test_email"),
+    path("settings/security/", views.settings_security_view, name="settings_security"),
+    path("settings/staff/invite/", views.staff_invite_view, name="staff_invite"),
+    path("settings/staff/<int:user_id>/role/", views.staff_role_view, name="staff_role"),
+    path("settings/staff/<int:user_id>/remove/", views.staff_remove_view, name="staff_remove"),
+    path("audit/", views.audit_view, name="audit"),
+]

@@ -1,0 +1,202 @@
+"""Benchmark of the dashboard's subscriber list and subscriber page at scale.
+
+Fills a separate PostgreSQL database (default bp_dashboard_bench on the server
+of DATABASE_URL) with one reseller's accounts by set-based SQL, then times
+the pages through Django's test client (middleware, session, templates) and
+prints one JSON object:
+
+    {"accounts", "subscriber_list_p95_ms", "filtered_list_p95_ms",
+     "subscriber_page_p95_ms", "queries_per_page", ...}
+
+Run by hand:  .venv/bin/python bench/dashboard.py [--accounts 1000000] [--samples 30]
+A database already filled with the same number of accounts is reused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlencode, urlparse, urlunparse
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def p95(samples: list[float]) -> float:
+    ordered = sorted(samples)
+    return round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))], 1)
+
+
+def bench_url(database: str) -> str:
+    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/billing_panel")
+    parts = urlparse(base)
+    return urlunparse(parts._replace(path=f"/{database}"))
+
+
+def ensure_database(url: str) -> None:
+    import psycopg
+
+    parts = urlparse(url)
+    name = parts.path.lstrip("/")
+    admin = urlunparse(parts._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def fill(n: int) -> dict[str, Any]:
+    from django.db import connection
+
+    from apps.accounts.models import Reseller, StaffMembership, User
+    from apps.core import crypto
+    from apps.subscriptions.models import Plan
+
+    reseller = Reseller.objects.filter(slug="bench").first()
+    if reseller is not None:
+        have = reseller.service_accounts.count()
+        if have == n:
+            return {"reseller": reseller, "filled_seconds": 0.0}
+        raise SystemExit(f"The bench database holds {have} accounts, not {n}: drop it first.")
+    started = time.perf_counter()
+    reseller = Reseller.objects.create(name="Bench", slug="bench", contact_email="b@bench.example")
+    user = User.objects.create_user(email="owner@bench.example", password=None)
+    StaffMembership.objects.create(user=user, reseller=reseller, role="owner")
+    plans = [
+        Plan.objects.create(reseller=reseller, name=f"Plan {m}m", duration_months=m, credit_cost=m)
+        for m in (1, 3, 6, 12)
+    ]
+    secret = crypto.encrypt("bench-password")
+    plan_ids = "ARRAY[" + ",".join(str(p.pk) for p in plans) + "]::bigint[]"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO subscriptions_subscriber
+              (reseller_id, name, email, phone, country, marketing_consent,
+               marketing_consent_source, external_id, livemode, created_at, updated_at)
+            SELECT %s, 'Person ' || g, 'person' || g || '@mail.example', '', 'ES', false, '',
+                   CASE WHEN g %% 3 = 0 THEN 'EXT-' || g END, true, now(), now()
+            FROM generate_series(1, %s) AS g
+            """,
+            [reseller.pk, n],
+        )
+        cursor.execute(
+            f"""
+            INSERT INTO subscriptions_serviceaccount
+              (reseller_id, subscriber_id, plan_id, username, password_encrypted, status,
+               pending_reason, starts_at, expires_at, status_changed_at, auto_renew,
+               renewal_period_months, livemode, created_at, updated_at)
+            SELECT s.reseller_id, s.id, ({plan_ids})[1 + (s.id %% 4)], 'user' || s.id, %s,
+                   CASE WHEN s.id %% 50 = 0 THEN 'grace'
+                        WHEN s.id %% 37 = 0 THEN 'suspended'
+                        WHEN s.id %% 101 = 0 THEN 'terminated'
+                        ELSE 'active' END,
+                   '',
+                   now() - interval '30 days',
+                   now() + ((s.id %% 400) - 30) * interval '1 day' + interval '1 hour',
+                   now(), s.id %% 7 <> 0, 1, true, now(), now()
+            FROM subscriptions_subscriber s WHERE s.reseller_id = %s
+            """,
+            [secret, reseller.pk],
+        )
+        # What autovacuum would do after a bulk load: statistics, and the GIN
+        # pending lists flushed so that the trigram indexes are planned at all.
+        cursor.execute("VACUUM ANALYZE subscriptions_subscriber")
+        cursor.execute("VACUUM ANALYZE subscriptions_serviceaccount")
+    return {"reseller": reseller, "filled_seconds": round(time.perf_counter() - started, 1)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--accounts", type=int, default=1_000_000)
+    parser.add_argument("--samples", type=int, default=30)
+    parser.add_argument("--database", default="bp_dashboard_bench")
+    args = parser.parse_args()
+
+    url = bench_url(args.database)
+    ensure_database(url)
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "billing_panel.settings.test")
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    # No setup_test_environment(): its template instrumentation would be timed too.
+    settings.ALLOWED_HOSTS = ["*"]
+    call_command("migrate", verbosity=0)
+    filled = fill(args.accounts)
+    reseller = filled["reseller"]
+
+    from apps.accounts.models import User
+    from apps.subscriptions.models import ServiceAccount
+
+    client = Client()
+    client.force_login(User.objects.get(email="owner@bench.example"))
+    plan_id = reseller.plans.order_by("id").values_list("id", flat=True)[1]
+    middle = ServiceAccount.objects.filter(reseller=reseller).order_by("id")[
+        args.accounts // 2 : args.accounts // 2 + 1].get()
+
+    def timed(path: str, params: dict[str, Any] | None = None) -> list[float]:
+        target = path + ("?" + urlencode(params) if params else "")
+        client.get(target)  # warm
+        samples = []
+        for _ in range(args.samples):
+            start = time.perf_counter()
+            response = client.get(target)
+            samples.append((time.perf_counter() - start) * 1000)
+            assert response.status_code == 200, (target, response.status_code)
+        return samples
+
+    first = client.get("/subscribers/").content.decode()
+    cursor = unquote(first.split("after=", 1)[1].split('"', 1)[0])
+    list_samples = timed("/subscribers/") + timed("/subscribers/", {"after": cursor})
+    filters: dict[str, dict[str, Any]] = {
+        "status_grace": {"status": "grace"},
+        "plan": {"plan": plan_id},
+        "expiring_7": {"expiring": 7},
+        "expiring_30_auto_renew_off": {"expiring": 30, "auto_renew": "no"},
+        "pending": {"pending": "1"},
+        "search_name": {"q": "Person 4242"},
+        "search_username": {"q": "user77777"},
+        "search_external_id": {"q": "EXT-3000"},
+        "sort_username": {"sort": "username"},
+        "sort_newest": {"sort": "newest"},
+    }
+    per_filter = {name: p95(timed("/subscribers/", params)) for name, params in filters.items()}
+    filtered_samples: list[float] = []
+    for params in filters.values():
+        filtered_samples += timed("/subscribers/", params)
+    page_samples = timed(f"/subscribers/{middle.subscriber_id}/")
+
+    with CaptureQueriesContext(connection) as list_queries:
+        client.get("/subscribers/", {"status": "active"})
+    with CaptureQueriesContext(connection) as page_queries:
+        client.get(f"/subscribers/{middle.subscriber_id}/")
+
+    print(json.dumps({
+        "accounts": ServiceAccount.objects.filter(reseller=reseller).count(),
+        "subscriber_list_p95_ms": p95(list_samples),
+        "filtered_list_p95_ms": p95(filtered_samples),
+        "subscriber_page_p95_ms": p95(page_samples),
+        "queries_per_page": len(list_queries.captured_queries),
+        "subscriber_page_queries": len(page_queries.captured_queries),
+        "filtered_p95_ms_by_filter": per_filter,
+        "median_list_ms": round(statistics.median(list_samples), 1),
+        "samples_per_url": args.samples,
+        "fill_seconds": filled["filled_seconds"],
+    }))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,71 @@
+"""Every dashboard endpoint, the permission it needs, and how to call it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from apps.accounts.permissions import Perm
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    name: str
+    perm: Perm
+    method: str = "get"
+    # Which object of the world the URL takes: subscriber, account, plan, note,
+    # interaction, user (a staff member), or none.
+    obj: str = ""
+    data: tuple[tuple[str, Any], ...] = ()
+
+
+ENDPOINTS = [
+    Endpoint("overview", Perm.VIEW),
+    Endpoint("billing", Perm.CREDITS_VIEW),
+    Endpoint("ledger_csv", Perm.CREDITS_VIEW),
+    Endpoint("subscribers", Perm.VIEW),
+    Endpoint("subscribers_export", Perm.SUBSCRIBER_MANAGE),
+    Endpoint("subscribers_bulk", Perm.VIEW, "post", data=(("action", "none"),)),
+    Endpoint("expiring", Perm.VIEW),
+    Endpoint("subscriber", Perm.VIEW, obj="subscriber"),
+    Endpoint("subscriber_edit", Perm.SUBSCRIBER_MANAGE, "post", "subscriber",
+             (("name", "Ana"),)),
+    Endpoint("note_add", Perm.CRM_MANAGE, "post", "subscriber", (("body", "hello"),)),
+    Endpoint("interaction_add", Perm.CRM_MANAGE, "post", "subscriber",
+             (("channel", "email"), ("subject", "Cannot log in"))),
+    Endpoint("device_add", Perm.CRM_MANAGE, "post", "subscriber", (("device_type", "TV"),)),
+    Endpoint("note_edit", Perm.CRM_MANAGE, "post", "note", (("toggle_pin", "1"),)),
+    Endpoint("interaction_resolve", Perm.CRM_MANAGE, "post", "interaction",
+             (("resolution", "Reset the app"),)),
+    Endpoint("account_new", Perm.ACCOUNT_CREATE),
+    Endpoint("reveal", Perm.CREDENTIALS_REVEAL, "post", "account"),
+    Endpoint("renew", Perm.ACCOUNT_RENEW, "post", "account"),
+    Endpoint("change_plan", Perm.ACCOUNT_CHANGE_PLAN, "post", "account",
+             (("plan", "PLAN"), ("when", "next_renewal"))),
+    Endpoint("suspend", Perm.ACCOUNT_SUSPEND, "post", "account"),
+    Endpoint("unsuspend", Perm.ACCOUNT_SUSPEND, "post", "account"),
+    Endpoint("terminate", Perm.ACCOUNT_TERMINATE, "post", "account"),
+    Endpoint("reset_password", Perm.ACCOUNT_RESET_PASSWORD, "post", "account"),
+    Endpoint("welcome", Perm.CREDENTIALS_REVEAL, "post", "account"),
+    Endpoint("follow_up", Perm.SUBSCRIBER_MANAGE, "post", "account", (("note", "call"),)),
+    Endpoint("queue", Perm.VIEW),
+    Endpoint("plans", Perm.VIEW),
+    Endpoint("plan_new", Perm.PLAN_MANAGE),
+    Endpoint("plan_edit", Perm.PLAN_MANAGE, obj="plan"),
+    Endpoint("plan_archive", Perm.PLAN_MANAGE, "post", "plan"),
+    Endpoint("settings", Perm.SETTINGS_MANAGE),
+    Endpoint("settings_reseller", Perm.SETTINGS_MANAGE, "post",
+             data=(("timezone", "UTC"), ("contact_email", "a@b.example"),
+                   ("reactivation_policy", "from_expiry"))),
+    Endpoint("settings_test_email", Perm.SETTINGS_MANAGE, "post", data=(("to", "a@b.example"),)),
+    Endpoint("settings_security", Perm.SECURITY_MANAGE, "post"),
+    Endpoint("staff_invite", Perm.STAFF_MANAGE, "post",
+             data=(("email", "new@staff.example"), ("role", "support"))),
+    Endpoint("staff_role", Perm.STAFF_MANAGE, "post", "user", (("role", "viewer"),)),
+    Endpoint("staff_remove", Perm.STAFF_MANAGE, "post", "user"),
+    Endpoint("audit", Perm.AUDIT_VIEW),
+]
+
+OBJECT_URLS = [e for e in ENDPOINTS if e.obj in {"subscriber", "account", "plan", "note",
+                                                "interaction"}]
+POSTS = [e for e in ENDPOINTS if e.method == "post"]
