@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from apps.accounts.models import Reseller
 from apps.accounts.permissions import Perm, authorize, authorize_provider
-from apps.audit.services import audit_record
+from apps.audit.models import AuditEntry
 from apps.core.actors import Actor
 from apps.core.currencies import validate_currency
 from apps.core.errors import IdempotencyKeyReused, InsufficientCredits, NotFound, ValidationError
@@ -109,40 +109,33 @@ def _write(
         previous = _existing(reseller.pk, idempotency_key, expected)
         if previous is not None:
             return previous, False
+        entry = CreditLedgerEntry(
+            reseller_id=reseller.pk,
+            livemode=livemode,
+            kind=kind,
+            delta=delta,
+            idempotency_key=idempotency_key,
+            reference=reference,
+            reason=reason,
+            price_amount=price_amount,
+            price_currency=price_currency,
+            subscriber=subscriber,
+            account=account,
+            reverses=reverses,
+            **actor.row_fields(),
+            created_at=now or timezone.now(),
+        )
+        audit = AuditEntry(
+            created_at=entry.created_at,
+            reseller_id=reseller.pk,
+            **actor.row_fields(),
+            action=f"credits.{kind}",
+            object_type=CreditLedgerEntry._meta.label_lower,
+            ip=actor.ip,
+        )
         try:
             with transaction.atomic():
-                new_balance = _move_balance(reseller.pk, balance_field, delta)
-                entry = CreditLedgerEntry.objects.create(
-                    reseller_id=reseller.pk,
-                    livemode=livemode,
-                    kind=kind,
-                    delta=delta,
-                    balance_after=new_balance,
-                    idempotency_key=idempotency_key,
-                    reference=reference,
-                    reason=reason,
-                    price_amount=price_amount,
-                    price_currency=price_currency,
-                    subscriber=subscriber,
-                    account=account,
-                    reverses=reverses,
-                    **actor.row_fields(),
-                    created_at=now or timezone.now(),
-                )
-                audit_record(
-                    actor=actor,
-                    reseller_id=reseller.pk,
-                    action=f"credits.{kind}",
-                    obj=entry,
-                    before={"balance": new_balance - delta, "livemode": livemode},
-                    after={
-                        "balance": new_balance,
-                        "delta": delta,
-                        "reference": reference,
-                        "reason": reason,
-                    },
-                    now=entry.created_at,
-                )
+                new_balance = _insert_moving_balance(entry, audit, balance_field)
                 publish(
                     DomainEvent(
                         name=f"credits.{kind}",
@@ -160,6 +153,93 @@ def _write(
     raise RuntimeError(f"Could not settle idempotency key {idempotency_key!r}.")
 
 
+def _insert_moving_balance(
+    entry: CreditLedgerEntry, audit: AuditEntry, balance_field: str
+) -> int:
+    """Move the cached balance and insert the ledger and audit rows; the new balance.
+
+    On PostgreSQL it is one statement (an UPDATE ... RETURNING feeding the two
+    INSERTs), so the reseller's row lock is held for one round trip and the
+    commit. Elsewhere (SQLite, where writers are serialized anyway) the same
+    writes go one by one.
+    """
+    if connection.vendor == "postgresql":
+        return _insert_moving_balance_in_one_statement(entry, audit, balance_field)
+    new_balance = _move_balance(entry.reseller_id, balance_field, entry.delta)
+    entry.balance_after = new_balance
+    entry.save()
+    audit.object_id = str(entry.pk)
+    audit.before = _audit_before(entry)
+    audit.after = _audit_after(entry)
+    audit.save()
+    return new_balance
+
+
+def _audit_before(entry: CreditLedgerEntry) -> dict[str, Any]:
+    return {"balance": entry.balance_after - entry.delta, "livemode": entry.livemode}
+
+
+def _audit_after(entry: CreditLedgerEntry) -> dict[str, Any]:
+    return {"balance": entry.balance_after, "delta": entry.delta, "reference": entry.reference,
+            "reason": entry.reason}
+
+
+def _columns(obj: Any, skip: set[str]) -> tuple[list[str], list[Any]]:
+    fields = [f for f in obj._meta.concrete_fields if not f.primary_key and f.name not in skip]
+    return (
+        [f'"{f.column}"' for f in fields],
+        [f.get_db_prep_save(getattr(obj, f.attname), connection) for f in fields],
+    )
+
+
+def _insert_moving_balance_in_one_statement(
+    entry: CreditLedgerEntry, audit: AuditEntry, balance_field: str
+) -> int:
+    entry_columns, entry_values = _columns(entry, {"balance_after"})
+    audit_columns, audit_values = _columns(audit, {"object_id", "before", "after"})
+    sql = f"""
+        WITH moved AS (
+            UPDATE "{Reseller._meta.db_table}" SET "{balance_field}" = "{balance_field}" + %s
+            WHERE "id" = %s AND "{balance_field}" + %s >= 0
+            RETURNING "{balance_field}" AS balance
+        ), entry AS (
+            INSERT INTO "{CreditLedgerEntry._meta.db_table}" ({", ".join(entry_columns)},
+                                                              "balance_after")
+            SELECT {", ".join(["%s"] * len(entry_values))}, moved.balance FROM moved
+            RETURNING "id", "balance_after"
+        ), audit AS (
+            INSERT INTO "{AuditEntry._meta.db_table}" ({", ".join(audit_columns)},
+                                                       "object_id", "before", "after")
+            SELECT {", ".join(["%s"] * len(audit_values))}, entry.id::text,
+                   jsonb_build_object('balance', entry.balance_after - %s, 'livemode', %s),
+                   jsonb_build_object('balance', entry.balance_after, 'delta', %s,
+                                      'reference', %s::text, 'reason', %s::text)
+            FROM entry
+            RETURNING "id"
+        )
+        SELECT entry.id, entry.balance_after, (SELECT id FROM audit) FROM entry
+    """  # noqa: S608 (identifiers come from the models, values are parameters)
+    params = [
+        entry.delta, entry.reseller_id, entry.delta,
+        *entry_values,
+        *audit_values,
+        entry.delta, entry.livemode, entry.delta, entry.reference, entry.reason,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        balance = Reseller.objects.values_list(balance_field, flat=True).get(
+            pk=entry.reseller_id
+        )
+        raise InsufficientCredits(f"{-entry.delta} credits needed, {balance} available.",
+                                  param="amount")
+    entry.pk, entry.balance_after, audit.pk = row
+    entry._state.adding = False
+    entry._state.db = connection.alias
+    return int(entry.balance_after)
+
+
 def _move_balance(reseller_id: int, balance_field: str, delta: int) -> int:
     """Add delta to the cached balance unless it would go below zero; the new balance."""
     table = Reseller._meta.db_table
@@ -172,7 +252,8 @@ def _move_balance(reseller_id: int, balance_field: str, delta: int) -> int:
         row = cursor.fetchone()
     if row is None:
         balance = Reseller.objects.values_list(balance_field, flat=True).get(pk=reseller_id)
-        raise InsufficientCredits(f"{-delta} credits needed, {balance} available.", param="amount")
+        raise InsufficientCredits(f"{-delta} credits needed, {balance} available.",
+                                  param="amount")
     return int(row[0])
 
 

@@ -519,7 +519,7 @@ def account_create(
     for _attempt in range(10):
         try:
             with transaction.atomic():
-                account = _account_create_locked(
+                account = _account_create_once(
                     actor=actor, subscriber=subscriber, plan=plan, months=months, cost=cost,
                     username=username or generate_username(subscriber.name),
                     password=password, auto_renew=auto_renew, now=now,
@@ -536,7 +536,7 @@ def account_create(
     raise RuntimeError("Could not generate a free username in 10 attempts.")
 
 
-def _account_create_locked(
+def _account_create_once(
     *,
     actor: Actor,
     subscriber: Subscriber,
@@ -548,9 +548,8 @@ def _account_create_locked(
     auto_renew: bool,
     now: dt.datetime,
 ) -> ServiceAccount:
-    reseller = Reseller.objects.select_for_update().get(pk=subscriber.reseller_id)
     account = ServiceAccount.objects.create(
-        reseller=reseller,
+        reseller=subscriber.reseller,
         subscriber=subscriber,
         plan=plan,
         username=username,
@@ -564,16 +563,30 @@ def _account_create_locked(
     )
     _event(account, action=EventAction.CREATE, actor=actor, now=now, from_status="",
            data={"plan": plan.pk, "months": months, "credits": cost})
-    if reseller.balance(livemode=account.livemode) >= cost:
-        _activate(account, actor=actor, months=months, cost=cost, now=now)
-    else:
+    try:
+        # Optimistic: activate, and let the atomic balance UPDATE decide.
+        with transaction.atomic():
+            _activate(account, actor=actor, months=months, cost=cost, now=now)
+    except InsufficientCredits:
+        account.status = AccountStatus.PENDING
+        account.starts_at = account.expires_at = None
+        account.status_changed_at = now
         account.pending_reason = PendingReason.INSUFFICIENT_CREDITS
         account.save(update_fields=["pending_reason"])
-        PendingOperation.objects.create(
-            reseller=reseller, account=account, livemode=account.livemode,
+        operation = PendingOperation.objects.create(
+            reseller_id=account.reseller_id, account=account, livemode=account.livemode,
             kind=OperationKind.ACTIVATE, months=months, credits=cost, requested_at=now,
             actor_label=actor.label,
         )
+        # Credits may have arrived since the UPDATE missed, drained by a grant that could
+        # not see this operation yet: look again under the reseller's lock.
+        reseller = Reseller.objects.select_for_update().get(pk=account.reseller_id)
+        if reseller.balance(livemode=account.livemode) >= cost:
+            account.reseller = reseller
+            _activate(account, actor=actor, months=months, cost=cost, now=now)
+            operation.status = OperationStatus.COMPLETED
+            operation.completed_at = now
+            operation.save(update_fields=["status", "completed_at"])
     _audit_account(actor, account, "create", {}, now)
     return account
 
@@ -581,13 +594,10 @@ def _account_create_locked(
 def _activate(
     account: ServiceAccount, *, actor: Actor, months: int, cost: int, now: dt.datetime
 ) -> None:
+    """Activate and deduct. The deduction comes last, so that the reseller's row lock
+    (taken by the balance UPDATE) is held for as few statements as possible."""
     from_status = account.status
     states.check("activate", from_status)
-    entry = credits_deduct(
-        actor=actor, reseller=account.reseller, amount=cost, kind=EntryKind.ACTIVATION,
-        idempotency_key=f"activation:{account.pk}", subscriber=account.subscriber,
-        account=account, livemode=account.livemode, now=now,
-    )
     account.status = AccountStatus.ACTIVE
     account.pending_reason = ""
     account.starts_at = now
@@ -596,7 +606,12 @@ def _activate(
     account.save(update_fields=["status", "pending_reason", "starts_at", "expires_at",
                                 "status_changed_at", "updated_at"])
     _event(account, action=EventAction.ACTIVATE, actor=actor, now=now, from_status=from_status,
-           credits_moved=entry.delta)
+           credits_moved=-cost)
+    credits_deduct(
+        actor=actor, reseller=account.reseller, amount=cost, kind=EntryKind.ACTIVATION,
+        idempotency_key=f"activation:{account.pk}", subscriber=account.subscriber,
+        account=account, livemode=account.livemode, now=now,
+    )
 
 
 def account_activate(
