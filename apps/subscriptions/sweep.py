@@ -405,33 +405,39 @@ def _step_terminate(run: _Run, reseller: Reseller, config: SubscriptionSettings)
 def _step_reminders(run: _Run, reseller: Reseller, config: SubscriptionSettings) -> None:
     zone = _zone(reseller.timezone)
     offsets = sorted({int(d) for d in config.reminder_offsets or []}, reverse=True)
-    for offset in offsets:
-        # Local days shift the window by up to a day either way: read a little wide, then
-        # keep exactly those whose reminder day has come and is not over.
-        low = run.now + dt.timedelta(days=offset) - 2 * DAY
-        high = run.now + dt.timedelta(days=offset) + 2 * DAY
-        sent = ReminderLog.objects.filter(account=OuterRef("pk"),
-                                          period_expires_at=OuterRef("expires_at"),
-                                          offset_days=offset)
-        candidates = (
-            _accounts(reseller, [AccountStatus.ACTIVE, AccountStatus.GRACE])
-            .filter(expires_at__gt=low, expires_at__lte=high)
-            .exclude(Exists(sent))
-        )
-        for rows in _reminder_batches(candidates, run.batch_size):
-            due = []
-            for pk, expires_at, livemode in rows:
-                if expires_at is None:
-                    continue
+    if not offsets:
+        return
+    # One read for every offset. Local days shift each window by up to a day either way: read a
+    # little wide, then keep exactly the (account, offset) pairs whose reminder day has come and
+    # is not over, and not yet sent.
+    # Only accounts still running: once expired, the "expired" email says it all.
+    candidates = _accounts(reseller, [AccountStatus.ACTIVE]).filter(
+        expires_at__gt=max(run.now, run.now + dt.timedelta(days=min(offsets)) - 2 * DAY),
+        expires_at__lte=run.now + dt.timedelta(days=max(offsets)) + 2 * DAY,
+    )
+    for rows in _reminder_batches(candidates, run.batch_size):
+        due: list[tuple[int, dt.datetime, bool, int]] = []
+        for pk, expires_at, livemode in rows:
+            if expires_at is None:
+                continue
+            for offset in offsets:
                 start = reminder_due_at(expires_at, offset, zone)
                 # Stale after a day: a reminder the sweep missed is not sent late.
                 if start <= run.now < start + DAY:
-                    due.append((pk, expires_at, livemode))
-            if run.dry_run:
-                run.report.reminders += len(due)
-                continue
-            for pk, expires_at, livemode in due:
-                _remind(run, reseller, pk, expires_at, livemode, offset)
+                    due.append((pk, expires_at, livemode, offset))
+        if not due:
+            continue
+        sent = set(
+            ReminderLog.objects.filter(account_id__in={d[0] for d in due}).values_list(
+                "account_id", "period_expires_at", "offset_days"
+            )
+        )
+        due = [d for d in due if (d[0], d[1], d[3]) not in sent]
+        if run.dry_run:
+            run.report.reminders += len(due)
+            continue
+        for pk, expires_at, livemode, offset in due:
+            _remind(run, reseller, pk, expires_at, livemode, offset)
 
 
 def _reminder_batches(candidates: QuerySet[ServiceAccount],

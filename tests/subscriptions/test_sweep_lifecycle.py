@@ -51,17 +51,20 @@ def test_sixty_days_walked_day_by_day_send_each_email_once(reseller, plan, subsc
     assert expiry == add_months(NOW, 1)
 
     statuses: dict[str, dt.datetime] = {}
+    # Every morning at 06:00 UTC, six hours before the account's 12:00 expiry time.
+    morning = NOW + dt.timedelta(hours=18)
     for day in range(61):
-        at = NOW + day * DAY
+        at = morning + day * DAY
         _sweep_and_deliver(at)
         status = ServiceAccount.objects.get(pk=account.pk).status
         statuses.setdefault(status, at)
 
     # Expiry at the day it came, suspension when 48 hours of grace were over,
     # termination 20 days after the suspension.
-    assert statuses["grace"] == expiry
-    assert statuses["suspended"] == expiry + 2 * DAY
-    assert statuses["terminated"] == expiry + 22 * DAY
+    first_after_expiry = expiry + dt.timedelta(hours=18)
+    assert statuses["grace"] == first_after_expiry
+    assert statuses["suspended"] == first_after_expiry + 2 * DAY
+    assert statuses["terminated"] == first_after_expiry + 22 * DAY
     assert sorted(ReminderLog.objects.filter(account=account).values_list(
         "offset_days", flat=True)) == [0, 1, 3, 7]
 
