@@ -47,7 +47,7 @@ class MailCatcher:
                 return self.refuse_with
             message = email.message_from_bytes(envelope.content, policy=email.policy.default)
             self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos),
-                                          message))  # type: ignore[arg-type]
+                                          message))
         return "250 Message accepted for delivery"
 
     def subjects(self) -> list[str]:

@@ -130,7 +130,7 @@ def on_domain_event(event: DomainEvent) -> None:
 
 def _activation_will_wait(event: DomainEvent) -> bool:
     """At account.created the activation is not tried yet: it waits if the balance is short."""
-    data = AccountEvent.objects.filter(pk=event.payload.get("event_id")).values_list(
+    data = AccountEvent.objects.filter(pk=event.payload.get("event_id") or 0).values_list(
         "data", flat=True
     ).first() or {}
     balance = Reseller.objects.filter(pk=event.reseller_id).values_list(
@@ -144,7 +144,7 @@ def _pending_credits(event: DomainEvent, now: dt.datetime) -> None:
         pk=event.payload["account_id"]
     )
     reseller = account.reseller
-    data = AccountEvent.objects.filter(pk=event.payload.get("event_id")).values_list(
+    data = AccountEvent.objects.filter(pk=event.payload.get("event_id") or 0).values_list(
         "data", flat=True
     ).first() or {}
     operation = account.pending_operations.filter(status="waiting").first()
