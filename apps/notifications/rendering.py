@@ -79,6 +79,10 @@ _engine_text = Engine(autoescape=False, libraries={})
 _engine_html = Engine(autoescape=True, libraries={})
 
 
+def _text(context: dict[str, Any]) -> Context:
+    return Context(context, autoescape=False)
+
+
 @dataclass(frozen=True)
 class Rendered:
     subject: str
@@ -93,9 +97,9 @@ def _default_sources(event: str) -> tuple[str, str]:
 
 
 def _render(subject_src: str, text_src: str, html_src: str, context: dict[str, Any]) -> Rendered:
-    subject = " ".join(str(_engine_text.from_string(subject_src).render(Context(context))).split())
+    subject = " ".join(str(_engine_text.from_string(subject_src).render(_text(context))).split())
     subject = subject[:255]
-    text = str(_engine_text.from_string(text_src).render(Context(context)))
+    text = str(_engine_text.from_string(text_src).render(_text(context)))
     html: str
     if html_src:
         html = _engine_html.from_string(html_src).render(Context(context))
@@ -133,7 +137,9 @@ def template_check(*, event: str, subject: str, text: str, html: str = "") -> Re
     for name, source in (("subject", subject), ("text", text), ("html", html)):
         try:
             engine = _engine_html if name == "html" else _engine_text
-            engine.from_string(source).render(Context(SAMPLE_CONTEXT))
+            engine.from_string(source).render(
+                Context(SAMPLE_CONTEXT) if name == "html" else _text(SAMPLE_CONTEXT)
+            )
         except TemplateSyntaxError as error:
             raise ValidationError(
                 f"The {name} template does not render: {error}", code="template_syntax_error",
