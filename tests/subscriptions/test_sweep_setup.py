@@ -87,3 +87,25 @@ def test_the_renewal_queue_says_why_and_the_last_notification(reseller, plan,
     with django_assert_max_num_queries(3):
         assert len(list(renewal_queue(reseller, actor=SYSTEM, now=NOW))) == 14
     assert ServiceAccount.objects.filter(reseller=reseller).count() == 14
+
+
+def test_an_idle_sweep_costs_the_same_whatever_the_number_of_accounts(reseller, plan):
+    from django.db import connection as conn
+    from django.test.utils import CaptureQueriesContext
+
+    grant(reseller, 100)
+
+    def add(count: int) -> None:
+        for _ in range(count):
+            account_create(actor=SYSTEM, subscriber=SubscriberFactory.create(reseller=reseller),
+                           plan=plan, now=NOW)
+
+    def idle_queries() -> int:
+        with CaptureQueriesContext(conn) as captured:
+            assert sweep(now=NOW + dt.timedelta(days=2)).items == 0
+        return len(captured.captured_queries)
+
+    add(3)
+    few = idle_queries()
+    add(30)
+    assert idle_queries() == few
