@@ -55,6 +55,7 @@ def test_without_email_delivery_rows_are_kept_and_the_warning_is_loud(reseller, 
 
     # A reminder held for more than a day is stale; the welcome still matters and goes out.
     old = _new_account(reseller, plan, now=add_days(NOW, -40))
+    assert old.expires_at is not None
     sweep(now=old.expires_at - dt.timedelta(days=1, hours=1))
     reminder = OutboxMessage.objects.get(account=old, event="renewal_reminder")
     assert reminder.status == "not_sent_no_email_backend"
@@ -136,6 +137,7 @@ def test_test_mode_emails_go_to_the_reseller_and_stay_out_of_live_queues(reselle
     catcher, port = smtp
     use_smtp(reseller, port)
     account = _new_account(reseller, plan, livemode=False)
+    assert account.expires_at is not None
     outbox_deliver_due(now=NOW)
     [received] = catcher.received
     assert received.recipients == [reseller.contact_email]

@@ -103,7 +103,7 @@ def test_a_template_with_a_syntax_error_cannot_be_saved(reseller):
         "text": "{% if password %}unclosed", "html": "",
     })
     assert not form.is_valid()
-    assert "does not render" in " ".join(form.errors["text"])
+    assert "does not render" in " ".join(str(e) for e in form.errors["text"])
     with pytest.raises(ValidationError) as error:
         notification_template_save(actor=SYSTEM, reseller=reseller, event="welcome",
                                    subject="Hi", text="{% if password %}unclosed")

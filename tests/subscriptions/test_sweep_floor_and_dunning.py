@@ -81,6 +81,7 @@ def test_a_failed_collection_follows_the_failed_payment_rules(reseller, plan, su
     grant(reseller, 5, now=NOW)
     account, _ = account_create(actor=SYSTEM, subscriber=subscriber, plan=plan, now=NOW)
     account_set_renewal_source(actor=SYSTEM, account=account, source="declining")
+    assert account.expires_at is not None
     lead = account.expires_at - 3 * DAY  # the default renewal lead time
 
     def day(n: float) -> dt.datetime:
@@ -89,7 +90,7 @@ def test_a_failed_collection_follows_the_failed_payment_rules(reseller, plan, su
     assert sweep(now=day(0)).payment_failed == 1
     case = DunningCase.objects.get(account=account)
     assert (case.status, case.last_error) == ("open", "card declined")
-    queue = {a.pk: a.queue_reason for a in renewal_queue(reseller, actor=SYSTEM, now=day(0))}
+    queue = {a.pk: getattr(a, "queue_reason") for a in renewal_queue(reseller, actor=SYSTEM, now=day(0))}  # noqa: B009
     assert queue[account.pk] == "payment_failed"
     assert sweep(now=day(0.5)).payment_failed == 0  # retried daily, not every sweep
     report = sweep(now=day(1))
@@ -109,6 +110,7 @@ def test_a_renewal_by_other_means_resolves_the_dunning_case(reseller, plan, subs
     grant(reseller, 5, now=NOW)
     account, _ = account_create(actor=SYSTEM, subscriber=subscriber, plan=plan, now=NOW)
     account_set_renewal_source(actor=SYSTEM, account=account, source="declining")
+    assert account.expires_at is not None
     lead = account.expires_at - 3 * DAY
     sweep(now=lead)
     account_renew(actor=SYSTEM, account=account, now=lead + DAY / 2)
@@ -122,12 +124,14 @@ def test_complimentary_auto_renewal_waits_for_credits_and_tells_the_reseller(res
     grant(reseller, 1, now=NOW)
     account, _ = account_create(actor=SYSTEM, subscriber=subscriber, plan=plan, now=NOW)
     account_set_renewal_source(actor=SYSTEM, account=account, source="complimentary")
+    assert account.expires_at is not None
     lead = account.expires_at - 3 * DAY
     assert sweep(now=lead).renewal_queued == 1
     assert sweep(now=lead + DAY).renewal_queued == 0
     pending = OutboxMessage.objects.get(account=account, event="pending_credits")
     assert pending.recipient == reseller.contact_email and "waits for 1 credits" in pending.text
-    queue = {a.pk: a.queue_reason for a in renewal_queue(reseller, actor=SYSTEM, now=lead)}
+    queue = {a.pk: getattr(a, "queue_reason") for a in renewal_queue(reseller, actor=SYSTEM, now=lead)}  # noqa: B009
     assert queue[account.pk] == "pending_credits"
     grant(reseller, 1, now=lead + DAY)
-    assert ServiceAccount.objects.get(pk=account.pk).expires_at > account.expires_at
+    renewed = ServiceAccount.objects.get(pk=account.pk).expires_at
+    assert renewed is not None and renewed > account.expires_at
