@@ -170,6 +170,12 @@ class ServiceAccount(models.Model):
             models.Index(fields=["reseller", "livemode", "status", "expires_at"]),
             models.Index(fields=["status", "expires_at"]),
             models.Index(fields=["subscriber"]),
+            # The sweep's auto-renewal read: only accounts something here renews.
+            models.Index(
+                fields=["reseller", "expires_at"],
+                condition=Q(auto_renew=True) & ~Q(renewal_source="external"),
+                name="account_auto_renew_due",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -246,8 +246,11 @@ def _step_auto_renew(run: _Run, reseller: Reseller, config: SubscriptionSettings
         last_attempt_at__gt=run.now - DAY,
     )
     candidates = (
-        _accounts(reseller, [AccountStatus.ACTIVE, AccountStatus.GRACE])
-        .filter(auto_renew=True, renewal_source__in=sources,
+        ServiceAccount.objects.filter(reseller=reseller, auto_renew=True)
+        # Spelled as the partial index's condition, so that PostgreSQL uses it.
+        .exclude(renewal_source="external")
+        .filter(status__in=[AccountStatus.ACTIVE, AccountStatus.GRACE],
+                renewal_source__in=sources,
                 expires_at__lte=run.now + dt.timedelta(days=config.renewal_lead_days))
         .exclude(Exists(waiting))
         .exclude(Exists(tried_today))
@@ -404,40 +407,31 @@ def _step_terminate(run: _Run, reseller: Reseller, config: SubscriptionSettings)
 
 def _step_reminders(run: _Run, reseller: Reseller, config: SubscriptionSettings) -> None:
     zone = _zone(reseller.timezone)
+    today = run.now.astimezone(zone).date()
     offsets = sorted({int(d) for d in config.reminder_offsets or []}, reverse=True)
-    if not offsets:
-        return
-    # One read for every offset. Local days shift each window by up to a day either way: read a
-    # little wide, then keep exactly the (account, offset) pairs whose reminder day has come and
-    # is not over, and not yet sent.
-    # Only accounts still running: once expired, the "expired" email says it all.
-    candidates = _accounts(reseller, [AccountStatus.ACTIVE]).filter(
-        expires_at__gt=max(run.now, run.now + dt.timedelta(days=min(offsets)) - 2 * DAY),
-        expires_at__lte=run.now + dt.timedelta(days=max(offsets)) + 2 * DAY,
-    )
-    for rows in _reminder_batches(candidates, run.batch_size):
-        due: list[tuple[int, dt.datetime, bool, int]] = []
-        for pk, expires_at, livemode in rows:
-            if expires_at is None:
-                continue
-            for offset in offsets:
-                start = reminder_due_at(expires_at, offset, zone)
-                # Stale after a day: a reminder the sweep missed is not sent late.
-                if start <= run.now < start + DAY:
-                    due.append((pk, expires_at, livemode, offset))
-        if not due:
-            continue
-        sent = set(
-            ReminderLog.objects.filter(account_id__in={d[0] for d in due}).values_list(
-                "account_id", "period_expires_at", "offset_days"
-            )
+    for offset in offsets:
+        # The reminder at `offset` is due all through the local day `offset` days before the
+        # expiry day, and stale after it: exactly the accounts expiring on local day today+offset.
+        # A reminder the sweep missed on its day is not sent late.
+        day_starts = reminder_due_at(run.now, -offset, zone)
+        window_end = dt.datetime.combine(today + dt.timedelta(days=offset + 1), dt.time(0, 0),
+                                         tzinfo=zone)
+        sent = ReminderLog.objects.filter(account=OuterRef("pk"),
+                                          period_expires_at=OuterRef("expires_at"),
+                                          offset_days=offset)
+        # Only accounts still running: once expired, the "expired" email says it all.
+        candidates = (
+            _accounts(reseller, [AccountStatus.ACTIVE])
+            .filter(expires_at__gte=day_starts, expires_at__gt=run.now, expires_at__lt=window_end)
+            .exclude(Exists(sent))
         )
-        due = [d for d in due if (d[0], d[1], d[3]) not in sent]
         if run.dry_run:
-            run.report.reminders += len(due)
+            run.report.reminders += candidates.count()
             continue
-        for pk, expires_at, livemode, offset in due:
-            _remind(run, reseller, pk, expires_at, livemode, offset)
+        for rows in _reminder_batches(candidates, run.batch_size):
+            for pk, expires_at, livemode in rows:
+                if expires_at is not None:
+                    _remind(run, reseller, pk, expires_at, livemode, offset)
 
 
 def _reminder_batches(candidates: QuerySet[ServiceAccount],

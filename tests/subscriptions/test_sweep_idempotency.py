@@ -83,6 +83,7 @@ def test_a_sweep_while_another_holds_the_lock_does_nothing(db):
         report = sweep(now=NOW)
         assert report.locked_out and report.items == 0
         assert sweep_scenario.fingerprint(reseller) == before
+        other.execute("SELECT pg_advisory_unlock(%s)", [ADVISORY_LOCK_KEY])
     finally:
         other.close()
     assert not sweep(now=NOW, reseller_slug=reseller.slug).locked_out
