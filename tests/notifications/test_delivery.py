@@ -188,3 +188,40 @@ def test_the_smtp_password_is_stored_encrypted(reseller):
     # Saving without a password keeps the stored one.
     config = notification_settings_update(actor=SYSTEM, reseller=reseller, sender_name="X")
     assert config.smtp_password == "s3cret-pass"
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_two_delivery_workers_at_once_never_send_a_row_twice():
+    import threading
+
+    from django.db import connections
+
+    from ..factories import PlanFactory, ResellerFactory
+
+    reseller = ResellerFactory.create()
+    plan = PlanFactory.create(reseller=reseller, name="Monthly")
+    with running_smtp_server() as (catcher, port):
+        use_smtp(reseller, port)
+        grant(reseller, 12, now=NOW)
+        for _ in range(12):
+            account_create(actor=SYSTEM, subscriber=SubscriberFactory.create(reseller=reseller),
+                           plan=plan, now=NOW)
+        barrier = threading.Barrier(2)
+
+        def work() -> None:
+            try:
+                barrier.wait()
+                outbox_deliver_due(now=NOW, batch_size=3)
+            finally:
+                connections.close_all()
+
+        threads = [threading.Thread(target=work) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    recipients = [r.recipients[0] for r in catcher.received]
+    assert len(recipients) == 12 and len(set(recipients)) == 12
+    assert set(OutboxMessage.objects.filter(reseller=reseller).values_list(
+        "status", flat=True)) == {"sent"}
