@@ -135,3 +135,39 @@ def test_complimentary_auto_renewal_waits_for_credits_and_tells_the_reseller(res
     grant(reseller, 1, now=lead + DAY)
     renewed = ServiceAccount.objects.get(pk=account.pk).expires_at
     assert renewed is not None and renewed > account.expires_at
+
+
+class Charging:
+    """A collector that takes the subscriber's money (as the payments issue's wallet will)."""
+
+    renews_here = True
+
+    def collect(self, account, *, months, idempotency_key):
+        return Collection(ok=True, amount=999, currency="EUR", reference="pay_123")
+
+
+def test_a_collected_renewal_sends_a_receipt_once(reseller, plan, subscriber, settings):
+    settings.RENEWAL_COLLECTORS = {"charging": "tests.subscriptions.test_sweep_floor_and_dunning"
+                                               ".Charging"}
+    _load.cache_clear()
+    grant(reseller, 5, now=NOW)
+    account, _ = account_create(actor=SYSTEM, subscriber=subscriber, plan=plan, now=NOW)
+    account_set_renewal_source(actor=SYSTEM, account=account, source="charging")
+    assert account.expires_at is not None
+    lead = account.expires_at - 3 * DAY
+    assert sweep(now=lead).renewed == 1
+    assert sweep(now=lead).renewed == 0
+    receipt = OutboxMessage.objects.get(account=account, event="payment_receipt")
+    assert "9.99 EUR" in receipt.text
+    _load.cache_clear()
+
+
+def test_an_activation_waiting_for_credits_tells_the_reseller(reseller, plan, subscriber):
+    account, _ = account_create(actor=SYSTEM, subscriber=subscriber, plan=plan, now=NOW)
+    assert account.status == "pending"
+    row = OutboxMessage.objects.get(account=account, event="pending_credits")
+    assert row.recipient == reseller.contact_email
+    assert "activation" in row.text and "waits for 1 credits" in row.text
+    assert not OutboxMessage.objects.filter(account=account, event="welcome").exists()
+    grant(reseller, 1, now=NOW)
+    assert OutboxMessage.objects.filter(account=account, event="welcome").count() == 1
