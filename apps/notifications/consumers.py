@@ -20,7 +20,7 @@ from apps.core.events import DomainEvent
 from apps.subscriptions.models import AccountEvent, ServiceAccount, SubscriptionSettings
 
 from .models import Event
-from .services import outbox_enqueue
+from .services import current_outbox_batch, outbox_enqueue
 
 # Account events and the email each one sends to the subscriber.
 ACCOUNT_EVENTS = {
@@ -60,10 +60,26 @@ def _account_context(account: ServiceAccount, reseller: Reseller) -> dict[str, A
 
 
 def _grace_hours(reseller_id: int) -> int:
+    batch = current_outbox_batch()
+    if batch is not None and ("grace", reseller_id) in batch.memo:
+        return int(batch.memo[("grace", reseller_id)])
     found = SubscriptionSettings.objects.filter(reseller_id=reseller_id).values_list(
         "grace_hours", flat=True
     ).first()
-    return 48 if found is None else found
+    hours = 48 if found is None else found
+    if batch is not None:
+        batch.memo[("grace", reseller_id)] = hours
+    return hours
+
+
+def _load_account(account_id: int) -> ServiceAccount:
+    batch = current_outbox_batch()
+    if batch is not None and ("account", account_id) in batch.preloaded:
+        account: ServiceAccount = batch.preloaded[("account", account_id)]
+        return account
+    return ServiceAccount.objects.select_related("subscriber", "plan", "reseller").get(
+        pk=account_id
+    )
 
 
 def _recipient(account: ServiceAccount, reseller: Reseller) -> str:
@@ -102,9 +118,7 @@ def on_domain_event(event: DomainEvent) -> None:
         kind = ACCOUNT_EVENTS.get(name)
     if kind is None or "account_id" not in payload:
         return
-    account = ServiceAccount.objects.select_related("subscriber", "plan", "reseller").get(
-        pk=payload["account_id"]
-    )
+    account = _load_account(payload["account_id"])
     reseller = account.reseller
     context = _account_context(account, reseller)
     # The effect's key: the account event row when there is one, else what the publisher says.

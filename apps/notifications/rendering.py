@@ -111,10 +111,18 @@ def _render(subject_src: str, text_src: str, html_src: str, context: dict[str, A
 
 
 def render_event(
-    reseller_id: int, event: str, context: dict[str, Any], *, livemode: bool = True
+    reseller_id: int, event: str, context: dict[str, Any], *, livemode: bool = True,
+    overrides: dict[str, NotificationTemplate] | None = None,
 ) -> Rendered:
-    """The reseller's template for the event if it has one, else the default."""
-    override = NotificationTemplate.objects.filter(reseller_id=reseller_id, event=event).first()
+    """The reseller's template for the event if it has one, else the default.
+
+    `overrides` (the reseller's templates by event) saves the lookup in a batch.
+    """
+    if overrides is not None:
+        override = overrides.get(event)
+    else:
+        override = NotificationTemplate.objects.filter(reseller_id=reseller_id,
+                                                       event=event).first()
     if override is not None:
         rendered = _render(override.subject, override.text, override.html, context)
     else:

@@ -11,7 +11,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import smtplib
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from email.utils import make_msgid
 from typing import Any
 
@@ -179,6 +182,57 @@ def notification_template_save(
 # ---------------------------------------------------------------- the outbox
 
 
+@dataclass
+class OutboxBatch:
+    """Rows written set-based at the end of a batch (the sweep's), and what they share."""
+
+    rows: list[OutboxMessage] = field(default_factory=list)
+    keys: set[tuple[int, str]] = field(default_factory=set)
+    settings: dict[int, NotificationSettings] = field(default_factory=dict)
+    templates: dict[int, dict[str, NotificationTemplate]] = field(default_factory=dict)
+    # Objects the caller already loaded, by model and id (accounts with subscriber and plan).
+    preloaded: dict[tuple[str, int], Any] = field(default_factory=dict)
+    memo: dict[Any, Any] = field(default_factory=dict)
+
+    def config(self, reseller_id: int) -> NotificationSettings:
+        if reseller_id not in self.settings:
+            self.settings[reseller_id] = notification_settings_for(reseller_id)
+        return self.settings[reseller_id]
+
+    def overrides(self, reseller_id: int) -> dict[str, NotificationTemplate]:
+        if reseller_id not in self.templates:
+            self.templates[reseller_id] = {
+                t.event: t for t in NotificationTemplate.objects.filter(reseller_id=reseller_id)
+            }
+        return self.templates[reseller_id]
+
+
+_batch: ContextVar[OutboxBatch | None] = ContextVar("outbox_batch", default=None)
+
+
+def current_outbox_batch() -> OutboxBatch | None:
+    return _batch.get()
+
+
+@contextmanager
+def outbox_batch() -> Iterator[OutboxBatch]:
+    """Inside it, outbox_enqueue collects rows and writes them in one insert on the way out.
+
+    Use it inside the transaction that publishes the events: the rows commit with
+    them. Duplicates are dropped by the (reseller, dedupe_key) unique constraint.
+    """
+    batch = OutboxBatch()
+    token = _batch.set(batch)
+    try:
+        yield batch
+    finally:
+        _batch.reset(token)
+    if batch.rows:
+        OutboxMessage.objects.bulk_create(batch.rows, ignore_conflicts=True, batch_size=500)
+        if any(row.status == OutboxStatus.QUEUED for row in batch.rows):
+            _dispatch_due_on_commit()
+
+
 def outbox_enqueue(
     *,
     reseller: Reseller,
@@ -192,15 +246,20 @@ def outbox_enqueue(
 ) -> OutboxMessage | None:
     """Render and store one email, once per (reseller, dedupe_key). Call inside the event's transaction.
 
-    Returns the row (the existing one on a repeat), or None when there is no recipient.
+    Returns the row (the existing one on a repeat), or None when there is no
+    recipient or when an outbox batch collects it.
     """
     now = now or timezone.now()
-    existing = OutboxMessage.objects.filter(reseller=reseller, dedupe_key=dedupe_key).first()
-    if existing is not None:
-        return existing
+    batch = _batch.get()
+    if batch is None:
+        existing = OutboxMessage.objects.filter(reseller=reseller, dedupe_key=dedupe_key).first()
+        if existing is not None:
+            return existing
+    elif (reseller.pk, dedupe_key) in batch.keys:
+        return None
     if not recipient:
         return None
-    config = notification_settings_for(reseller.pk)
+    config = batch.config(reseller.pk) if batch else notification_settings_for(reseller.pk)
     if not config.event_enabled(event) and event != Event.TEST:
         status = OutboxStatus.DISABLED
     elif not delivery_configured(config):
@@ -208,22 +267,43 @@ def outbox_enqueue(
     else:
         status = OutboxStatus.QUEUED
     rendered = render_event(reseller.pk, event, {**context, "livemode": livemode},
-                            livemode=livemode)
+                            livemode=livemode,
+                            overrides=batch.overrides(reseller.pk) if batch else None)
+    message = OutboxMessage(
+        reseller=reseller, livemode=livemode, event=event, dedupe_key=dedupe_key,
+        account_id=account_id, recipient=recipient, subject=rendered.subject,
+        text_encrypted=crypto.encrypt(rendered.text),
+        html_encrypted=crypto.encrypt(rendered.html) if rendered.html else "",
+        status=status, next_attempt_at=now, created_at=now,
+    )
+    if batch is not None:
+        batch.keys.add((reseller.pk, dedupe_key))
+        batch.rows.append(message)
+        return None
     try:
         with transaction.atomic():
-            message = OutboxMessage.objects.create(
-                reseller=reseller, livemode=livemode, event=event, dedupe_key=dedupe_key,
-                account_id=account_id, recipient=recipient, subject=rendered.subject,
-                text_encrypted=crypto.encrypt(rendered.text),
-                html_encrypted=crypto.encrypt(rendered.html) if rendered.html else "",
-                status=status, next_attempt_at=now, created_at=now,
-            )
+            message.save(force_insert=True)
     except IntegrityError:
         # Another transaction wrote the same effect first: the unique key is the truth.
         return OutboxMessage.objects.get(reseller=reseller, dedupe_key=dedupe_key)
     if status == OutboxStatus.QUEUED:
         _dispatch_on_commit(message.pk)
     return message
+
+
+def _dispatch_due_on_commit() -> None:
+    if not getattr(django_settings, "NOTIFICATIONS_DISPATCH", True):
+        return
+
+    def send() -> None:
+        from .tasks import deliver_due
+
+        try:
+            deliver_due.delay()
+        except Exception:
+            logger.warning("Could not queue the delivery of a batch", exc_info=True)
+
+    transaction.on_commit(send)
 
 
 def _dispatch_on_commit(message_id: int) -> None:

@@ -41,16 +41,20 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from apps.accounts.models import Reseller
+from apps.audit.services import audit_record_many
 from apps.core.actors import Actor
 from apps.core.errors import DomainError
 from apps.core.events import DomainEvent, publish
+from apps.notifications.services import outbox_batch
 
-from . import services
+from . import services, states
 from .collectors import collector_for, sources_renewing_here
 from .models import (
+    AccountEvent,
     AccountStatus,
     DunningCase,
     DunningStatus,
+    EventAction,
     OperationStatus,
     PendingOperation,
     ReminderLog,
@@ -225,6 +229,90 @@ def _accounts(reseller: Reseller, statuses: list[str]) -> QuerySet[ServiceAccoun
 # ---------------------------------------------------------------- the steps
 
 
+def _transition_batch(
+    run: _Run,
+    reseller: Reseller,
+    ids: list[int],
+    *,
+    action: str,
+    expect: Q,
+    reason: str,
+    counter: str,
+    fallback: Callable[[ServiceAccount], str | None],
+) -> None:
+    """The set-based twin of services._simple_transition, for a batch of due accounts.
+
+    One transaction: the reseller row locked first, then the accounts still due
+    with `skip_locked`; one UPDATE, one insert each of events and audit rows,
+    and the outbox rows in one insert. It checks the state machine for every
+    account as the service does. If anything in the batch fails, the batch
+    rolls back and its accounts go one by one through the service itself, so
+    that one bad account costs only itself.
+    """
+    event_action = {"expire": EventAction.EXPIRE, "suspend": EventAction.SUSPEND,
+                    "terminate": EventAction.TERMINATE}[action]
+    try:
+        with transaction.atomic(), outbox_batch() as batch:
+            Reseller.objects.select_for_update().only("pk").get(pk=reseller.pk)
+            accounts = list(
+                ServiceAccount.objects.select_for_update(skip_locked=True, of=("self",))
+                .filter(expect, pk__in=ids)
+                .select_related("plan", "subscriber", "reseller")
+                .order_by("pk")
+            )
+            if not accounts:
+                run.report.skipped += len(ids)
+                return
+            before = {a.pk: (a.status, a.expires_at) for a in accounts}
+            target = states.check(action, accounts[0].status)
+            for account in accounts:
+                states.check(action, account.status)
+                account.status = target
+                account.status_changed_at = run.now
+                if action == "terminate":
+                    account.pending_reason = ""
+                batch.preloaded[("account", account.pk)] = account
+            pks = [a.pk for a in accounts]
+            fields: dict[str, Any] = {"status": target, "status_changed_at": run.now,
+                                      "updated_at": timezone.now()}
+            if action == "terminate":
+                fields["pending_reason"] = ""
+                PendingOperation.objects.filter(
+                    account_id__in=pks, status=OperationStatus.WAITING
+                ).update(status=OperationStatus.CANCELLED, completed_at=run.now)
+            ServiceAccount.objects.filter(pk__in=pks).update(**fields)
+            events = AccountEvent.objects.bulk_create([
+                AccountEvent(
+                    account=a, reseller_id=a.reseller_id, created_at=run.now,
+                    action=event_action, actor_type=ACTOR.kind, actor_label=ACTOR.label,
+                    from_status=before[a.pk][0], to_status=target,
+                    old_expires_at=before[a.pk][1], new_expires_at=a.expires_at,
+                    reason=reason, data={},
+                )
+                for a in accounts
+            ])
+            audit_record_many(
+                actor=ACTOR, reseller_id=reseller.pk, action=f"account.{action}",
+                changes=[(a, {"status": before[a.pk][0]}, {"status": target}) for a in accounts],
+                now=run.now,
+            )
+            for account, event in zip(accounts, events, strict=True):
+                publish(DomainEvent(
+                    name=services.PUBLISHED_EVENTS[event_action], reseller_id=reseller.pk,
+                    livemode=account.livemode,
+                    payload={"account_id": account.pk, "subscriber_id": account.subscriber_id,
+                             "event_id": event.pk, "from_status": before[account.pk][0],
+                             "to_status": target, "now": run.now.isoformat()},
+                ))
+    except Exception:
+        logger.warning("sweep: a %s batch failed; going one by one", action, exc_info=True)
+        for account_id in ids:
+            run.item(reseller.pk, account_id, fallback, expect=expect)
+        return
+    run.report.skipped += len(ids) - len(accounts)
+    setattr(run.report, counter, getattr(run.report, counter) + len(accounts))
+
+
 def _transition(
     service: Callable[..., ServiceAccount], counter: str, now: dt.datetime, **kwargs: Any
 ) -> Callable[[ServiceAccount], str | None]:
@@ -369,10 +457,10 @@ def _step_expire(run: _Run, reseller: Reseller, config: SubscriptionSettings) ->
         run.report.expired += candidates.count()
         return
     for ids in _batches(candidates, run.batch_size):
-        for account_id in ids:
-            run.item(reseller.pk, account_id,
-                     _transition(services.account_expire, "expired", run.now),
-                     expect=Q(status=AccountStatus.ACTIVE, expires_at__lte=run.now))
+        _transition_batch(run, reseller, ids, action="expire", reason="expired",
+                          counter="expired",
+                          expect=Q(status=AccountStatus.ACTIVE, expires_at__lte=run.now),
+                          fallback=_transition(services.account_expire, "expired", run.now))
 
 
 def _step_grace_over(run: _Run, reseller: Reseller, config: SubscriptionSettings) -> None:
@@ -382,11 +470,11 @@ def _step_grace_over(run: _Run, reseller: Reseller, config: SubscriptionSettings
         run.report.suspended += candidates.count()
         return
     for ids in _batches(candidates, run.batch_size):
-        for account_id in ids:
-            run.item(reseller.pk, account_id,
-                     _transition(services.account_suspend, "suspended", run.now,
-                                 reason="grace period over"),
-                     expect=Q(status=AccountStatus.GRACE, expires_at__lte=cutoff))
+        _transition_batch(run, reseller, ids, action="suspend", reason="grace period over",
+                          counter="suspended",
+                          expect=Q(status=AccountStatus.GRACE, expires_at__lte=cutoff),
+                          fallback=_transition(services.account_suspend, "suspended", run.now,
+                                               reason="grace period over"))
 
 
 def _step_terminate(run: _Run, reseller: Reseller, config: SubscriptionSettings) -> None:
@@ -397,12 +485,13 @@ def _step_terminate(run: _Run, reseller: Reseller, config: SubscriptionSettings)
     if run.dry_run:
         run.report.terminated += candidates.count()
         return
+    reason = f"suspended for {config.termination_after_days} days"
     for ids in _batches(candidates, run.batch_size):
-        for account_id in ids:
-            run.item(reseller.pk, account_id,
-                     _transition(services.account_terminate, "terminated", run.now,
-                                 reason=f"suspended for {config.termination_after_days} days"),
-                     expect=Q(status=AccountStatus.SUSPENDED, status_changed_at__lte=cutoff))
+        _transition_batch(run, reseller, ids, action="terminate", reason=reason,
+                          counter="terminated",
+                          expect=Q(status=AccountStatus.SUSPENDED, status_changed_at__lte=cutoff),
+                          fallback=_transition(services.account_terminate, "terminated",
+                                               run.now, reason=reason))
 
 
 def _step_reminders(run: _Run, reseller: Reseller, config: SubscriptionSettings) -> None:
@@ -429,9 +518,7 @@ def _step_reminders(run: _Run, reseller: Reseller, config: SubscriptionSettings)
             run.report.reminders += candidates.count()
             continue
         for rows in _reminder_batches(candidates, run.batch_size):
-            for pk, expires_at, livemode in rows:
-                if expires_at is not None:
-                    _remind(run, reseller, pk, expires_at, livemode, offset)
+            _remind_batch(run, reseller, rows, offset)
 
 
 def _reminder_batches(candidates: QuerySet[ServiceAccount],
@@ -449,6 +536,40 @@ def _reminder_batches(candidates: QuerySet[ServiceAccount],
         if len(rows) < batch_size:
             return
         last = (rows[-1][1], rows[-1][0])
+
+
+def _remind_batch(run: _Run, reseller: Reseller,
+                  rows: list[tuple[int, dt.datetime | None, bool]], offset: int) -> None:
+    """A batch of reminders in one transaction; one by one if the batch fails."""
+    due = [(pk, expires_at, livemode) for pk, expires_at, livemode in rows
+           if expires_at is not None]
+    try:
+        with transaction.atomic(), outbox_batch() as batch:
+            for account in ServiceAccount.objects.filter(
+                pk__in=[pk for pk, _, _ in due]
+            ).select_related("plan", "subscriber", "reseller"):
+                batch.preloaded[("account", account.pk)] = account
+            # The unique key (account, period, offset) is the truth: a row another writer
+            # made first is not inserted twice, and its email's dedupe key stops a second one.
+            ReminderLog.objects.bulk_create(
+                [ReminderLog(reseller=reseller, account_id=pk, period_expires_at=expires_at,
+                             offset_days=offset, livemode=livemode, created_at=run.now)
+                 for pk, expires_at, livemode in due],
+                ignore_conflicts=True,
+            )
+            for pk, expires_at, livemode in due:
+                publish(DomainEvent(
+                    name="account.reminder_due", reseller_id=reseller.pk, livemode=livemode,
+                    payload={"account_id": pk, "offset_days": offset,
+                             "now": run.now.isoformat(),
+                             "dedupe_key": f"reminder:{pk}:{expires_at.isoformat()}:{offset}"},
+                ))
+    except Exception:
+        logger.warning("sweep: a reminder batch failed; going one by one", exc_info=True)
+        for pk, expires_at, livemode in due:
+            _remind(run, reseller, pk, expires_at, livemode, offset)
+        return
+    run.report.reminders += len(due)
 
 
 def _remind(run: _Run, reseller: Reseller, account_id: int, expires_at: dt.datetime,
