@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-from django.template import Context, Engine, TemplateSyntaxError
+from django.template import Context, Engine, Template, TemplateSyntaxError
 from django.template.loader import get_template
 
 from apps.core.errors import ValidationError
@@ -79,6 +80,12 @@ _engine_text = Engine(autoescape=False, libraries={})
 _engine_html = Engine(autoescape=True, libraries={})
 
 
+@lru_cache(maxsize=512)
+def _compiled(source: str, html: bool) -> Template:
+    """Compile each template source once per process (the sweep renders thousands)."""
+    return (_engine_html if html else _engine_text).from_string(source)
+
+
 def _text(context: dict[str, Any]) -> Context:
     return Context(context, autoescape=False)
 
@@ -97,12 +104,12 @@ def _default_sources(event: str) -> tuple[str, str]:
 
 
 def _render(subject_src: str, text_src: str, html_src: str, context: dict[str, Any]) -> Rendered:
-    subject = " ".join(str(_engine_text.from_string(subject_src).render(_text(context))).split())
+    subject = " ".join(str(_compiled(subject_src, False).render(_text(context))).split())
     subject = subject[:255]
-    text = str(_engine_text.from_string(text_src).render(_text(context)))
+    text = str(_compiled(text_src, False).render(_text(context)))
     html: str
     if html_src:
-        html = _engine_html.from_string(html_src).render(Context(context))
+        html = _compiled(html_src, True).render(Context(context))
     else:
         html = get_template("notifications/base.html").render(
             {"subject": subject, "body_text": text}
