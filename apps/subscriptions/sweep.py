@@ -9,10 +9,13 @@
 
 It takes `now`, so tests and operators can move time. Candidates are read
 from indexes (status, expiry), so its cost grows with the accounts due, not
-with all accounts. Each item runs in its own transaction: the reseller row is
-locked first (the one lock order of services.py), then the account with
-`skip_locked`, so an account someone else is changing is left for the next
-run. Each effect has a unique key (a state that moves once, a reminder log
+with all accounts. Expiry, suspension, termination and reminders go
+set-based, a batch (up to 500) per transaction; auto-renewals and the
+failed-payment rules go one account per transaction through the services.
+Either way the reseller row is locked first (the one lock order of
+services.py), then the accounts with `skip_locked`, so an account someone
+else is changing is left for the next run; a batch that fails is redone one
+account at a time, so one bad account costs only itself. Each effect has a unique key (a state that moves once, a reminder log
 row, a dunning case, an idempotency key on the credit ledger, a crossing
 counter), so running it twice, or killing it halfway and running it again,
 ends exactly as one clean run.
