@@ -185,4 +185,9 @@ class OutboxMessage(models.Model):
 
     @property
     def html(self) -> str:
-        return crypto.decrypt(self.html_encrypted) if self.html_encrypted else ""
+        """The HTML part: the reseller's own, or the text in the default layout."""
+        if self.html_encrypted:
+            return crypto.decrypt(self.html_encrypted)
+        from .rendering import layout_html
+
+        return layout_html(self.subject, self.text)

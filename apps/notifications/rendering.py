@@ -107,14 +107,15 @@ def _render(subject_src: str, text_src: str, html_src: str, context: dict[str, A
     subject = " ".join(str(_compiled(subject_src, False).render(_text(context))).split())
     subject = subject[:255]
     text = str(_compiled(text_src, False).render(_text(context)))
-    html: str
-    if html_src:
-        html = _compiled(html_src, True).render(Context(context))
-    else:
-        html = get_template("notifications/base.html").render(
-            {"subject": subject, "body_text": text}
-        )
+    # No HTML template: the text in the default layout, made when the email goes out
+    # (layout_html), so the outbox keeps only what the reseller wrote.
+    html = str(_compiled(html_src, True).render(Context(context))) if html_src else ""
     return Rendered(subject=subject, text=text, html=html)
+
+
+def layout_html(subject: str, text: str) -> str:
+    """The default HTML part: the text body, escaped, in templates/notifications/base.html."""
+    return get_template("notifications/base.html").render({"subject": subject, "body_text": text})
 
 
 def render_event(

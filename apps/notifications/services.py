@@ -44,7 +44,7 @@ from .models import (
     OutboxStatus,
     SmtpSecurity,
 )
-from .rendering import render_event, template_check
+from .rendering import layout_html, render_event, template_check
 
 logger = logging.getLogger(__name__)
 
@@ -517,7 +517,8 @@ def send_test_email(
     rendered = render_event(reseller.pk, Event.TEST, {"reseller_name": reseller.name})
     try:
         provider_id = _send(config, reseller, to=[to], subject=rendered.subject,
-                            text=rendered.text, html=rendered.html)
+                            text=rendered.text,
+                            html=rendered.html or layout_html(rendered.subject, rendered.text))
     except Exception as error:
         result = TestEmailResult(ok=False, message=_error_text(error))
     else:

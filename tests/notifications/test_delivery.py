@@ -121,6 +121,10 @@ def test_a_row_that_failed_once_is_delivered_exactly_once_when_the_server_is_bac
     row = OutboxMessage.objects.get(account=account, event="welcome")
     assert (row.status, row.attempts) == ("sent", 2)
     assert row.provider_message_id == str(catcher.received[0].message["Message-ID"])
+    # No HTML template of its own: the text goes out in the default layout too.
+    html = catcher.received[0].message.get_body(preferencelist=("html",))
+    assert html is not None and account.username in html.get_content()
+    assert "<!doctype html>" in html.get_content()
 
 
 def test_with_no_server_at_all_the_error_says_so(reseller, plan):
