@@ -35,20 +35,19 @@ class SmtpSecurity(models.TextChoices):
     SSL = "ssl", "SSL/TLS"
 
 
-# Email services django-anymail supports, by the name of their backend module.
-ESP_CHOICES = [
-    ("amazon_ses", "Amazon SES"),
-    ("brevo", "Brevo"),
-    ("mailersend", "MailerSend"),
-    ("mailgun", "Mailgun"),
-    ("mailjet", "Mailjet"),
-    ("mandrill", "Mandrill"),
-    ("postal", "Postal"),
-    ("postmark", "Postmark"),
-    ("resend", "Resend"),
-    ("sendgrid", "SendGrid"),
-    ("sparkpost", "SparkPost"),
-]
+# Email services django-anymail supports with one API key, by the name of their
+# backend module, and the name anymail gives that key.
+ESP_KEY_NAMES = {
+    "brevo": "api_key",
+    "mailersend": "api_token",
+    "mailgun": "api_key",
+    "mandrill": "api_key",
+    "postmark": "server_token",
+    "resend": "api_key",
+    "sendgrid": "api_key",
+    "sparkpost": "api_key",
+}
+ESP_CHOICES = [(name, name.capitalize()) for name in ESP_KEY_NAMES]
 
 
 class NotificationSettings(models.Model):

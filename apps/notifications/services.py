@@ -36,6 +36,7 @@ from apps.core.errors import ValidationError
 
 from .models import (
     ESP_CHOICES,
+    ESP_KEY_NAMES,
     Delivery,
     Event,
     NotificationSettings,
@@ -352,8 +353,9 @@ def _connection(config: NotificationSettings) -> BaseEmailBackend:
             timeout=SMTP_TIMEOUT_SECONDS, fail_silently=False,
         )
     if config.delivery == Delivery.ESP:
+        key_name = ESP_KEY_NAMES[config.esp_name]
         return get_connection(f"anymail.backends.{config.esp_name}.EmailBackend",
-                              api_key=config.esp_api_key, fail_silently=False)
+                              fail_silently=False, **{key_name: config.esp_api_key})
     return get_connection(fail_silently=False)
 
 

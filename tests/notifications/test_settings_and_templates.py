@@ -142,3 +142,17 @@ def test_html_templates_escape_what_subscribers_typed(reseller, plan):
     row = OutboxMessage.objects.get(account=account, event="welcome")
     assert "<script>" not in row.html and "&lt;script&gt;" in row.html
     assert row.text == "Hi <script>x</script>"
+
+
+@pytest.mark.parametrize("esp", ["brevo", "mailersend", "mailgun", "mandrill", "postmark",
+                                 "resend", "sendgrid", "sparkpost"])
+def test_every_email_service_offered_gets_an_anymail_backend_with_its_key(reseller, esp):
+    from apps.notifications.services import _connection
+
+    config = notification_settings_update(actor=SYSTEM, reseller=reseller, delivery="esp",
+                                          esp_name=esp, esp_api_key="key-123",
+                                          sender_email="b@shop.example")
+    backend = _connection(config)
+    assert type(backend).__module__ == f"anymail.backends.{esp}"
+    assert "key-123" in {str(v) for v in vars(backend).values()}
+    assert "key-123" not in config.esp_api_key_encrypted
