@@ -44,7 +44,6 @@ ESP_KEY_NAMES = {
     "mandrill": "api_key",
     "postmark": "server_token",
     "resend": "api_key",
-    "sendgrid": "api_key",
     "sparkpost": "api_key",
 }
 ESP_CHOICES = [(name, name.capitalize()) for name in ESP_KEY_NAMES]

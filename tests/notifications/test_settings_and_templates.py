@@ -145,7 +145,7 @@ def test_html_templates_escape_what_subscribers_typed(reseller, plan):
 
 
 @pytest.mark.parametrize("esp", ["brevo", "mailersend", "mailgun", "mandrill", "postmark",
-                                 "resend", "sendgrid", "sparkpost"])
+                                 "resend", "sparkpost"])
 def test_every_email_service_offered_gets_an_anymail_backend_with_its_key(reseller, esp):
     from apps.notifications.services import _connection
 
