@@ -38,3 +38,28 @@ def audit_record(
 def snapshot(obj: models.Model, fields: list[str]) -> dict[str, Any]:
     """The named fields of obj, for an audit row's before or after."""
     return {name: getattr(obj, name) for name in fields}
+
+
+def audit_record_many(
+    *,
+    actor: Actor,
+    reseller_id: int | None,
+    action: str,
+    changes: list[tuple[models.Model, dict[str, Any] | None, dict[str, Any] | None]],
+    now: dt.datetime | None = None,
+) -> int:
+    """One audit row per (object, before, after), in one insert. Inside the caller's transaction."""
+    at = now or timezone.now()
+    AuditEntry.objects.bulk_create(
+        [
+            AuditEntry(
+                created_at=at, reseller_id=reseller_id, actor_type=actor.kind,
+                actor_user=actor.user, actor_api_key_id=actor.api_key_id,
+                actor_label=actor.label, action=action, object_type=obj._meta.label_lower,
+                object_id=str(obj.pk), before=before, after=after, ip=actor.ip,
+            )
+            for obj, before, after in changes
+        ],
+        batch_size=500,
+    )
+    return len(changes)

@@ -7,11 +7,20 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from apps.accounts.models import ReactivationPolicy
 from apps.core.admin_utils import ReadOnlyAdmin, actor_of, run_service_action
 from apps.core.errors import DomainError
 
-from . import services
-from .models import AccountEvent, PendingOperation, Plan, PlanPrice, ServiceAccount, Subscriber
+from . import lifecycle, services
+from .models import (
+    AccountEvent,
+    PendingOperation,
+    Plan,
+    PlanPrice,
+    ServiceAccount,
+    Subscriber,
+    SubscriptionSettings,
+)
 
 
 class PlanPriceInline(admin.TabularInline):
@@ -214,3 +223,77 @@ class AccountEventAdmin(ReadOnlyAdmin):
                     "credits_moved", "actor_label")
     list_filter = ("action", "reseller")
     search_fields = ("account__username", "reason")
+
+
+class SubscriptionSettingsForm(forms.ModelForm):
+    reminder_offsets = forms.CharField(
+        initial="7, 3, 1, 0",
+        help_text="Days before expiry, comma-separated, each a whole number from 0 to 60 "
+        "(0: on expiry day).",
+    )
+    reactivation_policy = forms.ChoiceField(choices=ReactivationPolicy.choices)
+    timezone = forms.CharField(initial="UTC", help_text="An IANA name, like Europe/Madrid.")
+
+    class Meta:
+        model = SubscriptionSettings
+        fields = ("reseller", "reminder_offsets", "grace_hours", "termination_after_days",
+                  "dunning_reminder_days", "dunning_suspend_days", "dunning_terminate_days",
+                  "renewal_lead_days", "credit_floor", "low_credit_recipients")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        instance = self.instance
+        if instance.pk:
+            self.initial["reminder_offsets"] = ", ".join(str(d) for d in
+                                                         instance.reminder_offsets)
+            self.initial["reactivation_policy"] = instance.reseller.reactivation_policy
+            self.initial["timezone"] = instance.reseller.timezone
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        values = {k: v for k, v in data.items() if k in lifecycle.SETTINGS_FIELDS
+                  or k in lifecycle.RESELLER_FIELDS}
+        try:
+            clean = lifecycle.subscription_settings_validate(values)
+        except DomainError as error:
+            self.add_error(error.param if error.param in self.fields else None, error.message)
+            return data
+        data.update(clean)
+        if all(k in data for k in ("dunning_reminder_days", "dunning_suspend_days",
+                                   "dunning_terminate_days")) and not (
+            data["dunning_reminder_days"] <= data["dunning_suspend_days"]
+            <= data["dunning_terminate_days"]
+        ):
+            self.add_error("dunning_suspend_days", "Failed-payment rules go in order: reminder, "
+                           "then suspension, then termination.")
+        return data
+
+    def _post_clean(self) -> None:
+        # The offsets are a list on the model; the form field is text.
+        offsets = self.cleaned_data.get("reminder_offsets")
+        super()._post_clean()  # type: ignore[misc]
+        if isinstance(offsets, list):
+            self.instance.reminder_offsets = offsets
+
+
+@admin.register(SubscriptionSettings)
+class SubscriptionSettingsAdmin(admin.ModelAdmin):
+    form = SubscriptionSettingsForm
+    list_display = ("reseller", "reminder_offsets", "grace_hours", "termination_after_days",
+                    "renewal_lead_days", "credit_floor", "credit_floor_alerted")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return ("reseller",) if obj else ()
+
+    def save_model(self, request: HttpRequest, obj: SubscriptionSettings, form: Any,
+                   change: bool) -> None:
+        data = form.cleaned_data
+        reseller = obj.reseller
+        values = {k: data[k] for k in (*lifecycle.SETTINGS_FIELDS, *lifecycle.RESELLER_FIELDS)
+                  if k in data}
+        try:
+            saved = lifecycle.subscription_settings_update(actor=actor_of(request),
+                                                           reseller=reseller, **values)
+            obj.pk = saved.pk
+        except DomainError as error:
+            self.message_user(request, error.message, messages.ERROR)

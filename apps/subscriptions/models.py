@@ -136,6 +136,9 @@ class ServiceAccount(models.Model):
     status_changed_at = models.DateTimeField()
     auto_renew = models.BooleanField(default=True)
     renewal_period_months = models.PositiveSmallIntegerField(default=1)
+    # Who collects the subscriber's money at auto-renewal (apps.subscriptions.collectors):
+    # `external` (a billing system renews through the API) or `complimentary`.
+    renewal_source = models.CharField(max_length=30, default="external")
     livemode = models.BooleanField(default=True)
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField(auto_now=True)
@@ -167,6 +170,12 @@ class ServiceAccount(models.Model):
             models.Index(fields=["reseller", "livemode", "status", "expires_at"]),
             models.Index(fields=["status", "expires_at"]),
             models.Index(fields=["subscriber"]),
+            # The sweep's auto-renewal read: only accounts something here renews.
+            models.Index(
+                fields=["reseller", "expires_at"],
+                condition=Q(auto_renew=True) & ~Q(renewal_source="external"),
+                name="account_auto_renew_due",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -264,3 +273,140 @@ class PendingOperation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} of account {self.account_id} ({self.status})"
+
+
+# ---------------------------------------------------------------- lifecycle automation
+
+
+def default_reminder_offsets() -> list[int]:
+    return [7, 3, 1, 0]
+
+
+MAX_REMINDER_OFFSET_DAYS = 60
+
+
+class SubscriptionSettings(models.Model):
+    """How the renewal sweep treats one reseller's accounts.
+
+    The reactivation policy and the timezone live on the Reseller row; the
+    selector `subscription_settings_get` reads them together with these.
+    """
+
+    reseller = models.OneToOneField(
+        "accounts.Reseller", on_delete=models.CASCADE, related_name="subscription_settings"
+    )
+    reminder_offsets = models.JSONField(
+        default=default_reminder_offsets,
+        help_text="Days before expiry a reminder goes out (0 = on expiry day), 0 to 60.",
+    )
+    grace_hours = models.PositiveIntegerField(default=48)
+    termination_after_days = models.PositiveIntegerField(
+        default=30, help_text="Days from suspension to termination."
+    )
+    dunning_reminder_days = models.PositiveSmallIntegerField(
+        default=1, help_text="Days after a failed payment before the payment reminder."
+    )
+    dunning_suspend_days = models.PositiveSmallIntegerField(
+        default=3, help_text="Days after a failed payment before suspension."
+    )
+    dunning_terminate_days = models.PositiveSmallIntegerField(
+        default=7, help_text="Days after a failed payment before termination."
+    )
+    renewal_lead_days = models.PositiveSmallIntegerField(
+        default=3, help_text="Days before expiry the auto-renewal collects."
+    )
+    credit_floor = models.PositiveIntegerField(
+        default=0, help_text="Alert when the credit balance falls below this (0: never)."
+    )
+    low_credit_recipients = models.TextField(
+        blank=True,
+        help_text="Comma-separated addresses for the credit-floor alert "
+        "(empty: the reseller's contact address).",
+    )
+    # State, not a setting: set when the alert went out, cleared when the
+    # balance is back at or above the floor (armed again).
+    credit_floor_alerted = models.BooleanField(default=False, editable=False)
+    credit_floor_crossings = models.PositiveIntegerField(default=0, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "subscription settings"
+        verbose_name_plural = "subscription settings"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(grace_hours__lte=24 * 366), name="subscription_settings_grace_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(renewal_lead_days__lte=MAX_REMINDER_OFFSET_DAYS),
+                name="subscription_settings_lead_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(dunning_reminder_days__lte=models.F("dunning_suspend_days"))
+                & Q(dunning_suspend_days__lte=models.F("dunning_terminate_days")),
+                name="subscription_settings_dunning_order",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Subscription settings of {self.reseller_id}"
+
+
+class ReminderLog(models.Model):
+    """One renewal reminder per account, period (its expiry) and offset: the unique key."""
+
+    reseller = models.ForeignKey("accounts.Reseller", on_delete=models.CASCADE, related_name="+")
+    account = models.ForeignKey(
+        ServiceAccount, on_delete=models.CASCADE, related_name="reminders"
+    )
+    period_expires_at = models.DateTimeField()
+    offset_days = models.PositiveSmallIntegerField()
+    livemode = models.BooleanField(default=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "period_expires_at", "offset_days"],
+                name="reminder_once_per_period_offset",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"reminder {self.offset_days}d for {self.account_id}"
+
+
+class DunningStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    RESOLVED = "resolved", "Resolved (paid)"
+    CLOSED = "closed", "Closed (account ended)"
+
+
+class DunningCase(models.Model):
+    """A failed auto-renewal collection for one period, and what the rules did about it."""
+
+    reseller = models.ForeignKey("accounts.Reseller", on_delete=models.CASCADE, related_name="+")
+    account = models.ForeignKey(
+        ServiceAccount, on_delete=models.CASCADE, related_name="dunning_cases"
+    )
+    livemode = models.BooleanField(default=True)
+    period_expires_at = models.DateTimeField()
+    status = models.CharField(
+        max_length=10, choices=DunningStatus.choices, default=DunningStatus.OPEN
+    )
+    opened_at = models.DateTimeField()
+    attempts = models.PositiveIntegerField(default=1)
+    last_attempt_at = models.DateTimeField()
+    last_error = models.TextField(blank=True)
+    reminded_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "period_expires_at"], name="dunning_once_per_period"
+            ),
+        ]
+        indexes = [models.Index(fields=["reseller", "status"])]
+
+    def __str__(self) -> str:
+        return f"dunning {self.account_id} ({self.status})"

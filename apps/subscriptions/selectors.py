@@ -12,6 +12,7 @@ from django.db.models import (
     OuterRef,
     Q,
     QuerySet,
+    Subquery,
     Value,
     When,
 )
@@ -27,12 +28,16 @@ from apps.core.errors import NotFound
 from .models import (
     AccountEvent,
     AccountStatus,
+    DunningCase,
+    DunningStatus,
     OperationStatus,
     PendingOperation,
     Plan,
     PlanStatus,
+    ReminderLog,
     ServiceAccount,
     Subscriber,
+    SubscriptionSettings,
 )
 
 
@@ -135,12 +140,23 @@ def pending_operations(
     ).select_related("account", "account__subscriber")
 
 
+def subscription_settings_for(reseller: Reseller) -> SubscriptionSettings:
+    """The reseller's lifecycle settings row, or the defaults (unsaved) when it has none.
+
+    Internal (the sweep's); the dashboard and API read `subscription_settings_get`.
+    """
+    found = SubscriptionSettings.objects.filter(reseller=reseller).first()
+    return found or SubscriptionSettings(reseller=reseller)
+
+
 class QueueReason:
     """Why an account is in the renewal queue (most urgent first)."""
 
     PENDING_CREDITS = "pending_credits"
+    PAYMENT_FAILED = "payment_failed"
     GRACE = "grace"
     SUSPENDED = "suspended"
+    REMINDED = "reminded"
     EXPIRING = "expiring"
 
 
@@ -154,41 +170,53 @@ def renewal_queue(
 ) -> QuerySet[ServiceAccount]:
     """Accounts that need attention, each annotated with `queue_reason`, most urgent first.
 
-    Reasons: waiting for credits (pending, or a renewal waiting), in grace,
-    suspended, expiring within `within_days`. The API and the dashboard both
-    read this one selector.
+    Reasons: waiting for credits (pending, or a renewal waiting), payment
+    failed (an open dunning case), in grace, suspended, reminded (a renewal
+    reminder went out for the current period), expiring within
+    `within_days`. Each row also carries its last notification
+    (`last_notification_event`, `_status`, `_at`). Test-mode accounts appear
+    only with livemode=False. The API and the dashboard both read this one
+    selector; its query count does not grow with the rows.
     """
+    from apps.notifications.models import OutboxMessage
+
     authorize(actor, reseller, Perm.VIEW)
     now = now or timezone.now()
     horizon = now + dt.timedelta(days=within_days)
-    waiting = PendingOperation.objects.filter(
+    waiting = Exists(PendingOperation.objects.filter(
         account=OuterRef("pk"), status=OperationStatus.WAITING
-    )
-    reason = Case(
-        When(Q(status=AccountStatus.PENDING) | Q(Exists(waiting)),
-             then=Value(QueueReason.PENDING_CREDITS)),
-        When(status=AccountStatus.GRACE, then=Value(QueueReason.GRACE)),
-        When(status=AccountStatus.SUSPENDED, then=Value(QueueReason.SUSPENDED)),
-        When(status=AccountStatus.ACTIVE, expires_at__lte=horizon,
-             then=Value(QueueReason.EXPIRING)),
-        default=Value(""),
-        output_field=CharField(),
-    )
-    urgency = Case(
-        When(Q(status=AccountStatus.PENDING) | Q(Exists(waiting)), then=Value(0)),
-        When(status=AccountStatus.GRACE, then=Value(1)),
-        When(status=AccountStatus.SUSPENDED, then=Value(2)),
-        default=Value(3),
-        output_field=IntegerField(),
-    )
+    ))
+    failed = Exists(DunningCase.objects.filter(account=OuterRef("pk"),
+                                               status=DunningStatus.OPEN))
+    reminded = Exists(ReminderLog.objects.filter(account=OuterRef("pk"),
+                                                 period_expires_at=OuterRef("expires_at")))
+    live_statuses = [AccountStatus.ACTIVE, AccountStatus.GRACE, AccountStatus.SUSPENDED]
+    reasons = [
+        (Q(status=AccountStatus.PENDING) | Q(waiting), QueueReason.PENDING_CREDITS),
+        (Q(failed) & Q(status__in=live_statuses), QueueReason.PAYMENT_FAILED),
+        (Q(status=AccountStatus.GRACE), QueueReason.GRACE),
+        (Q(status=AccountStatus.SUSPENDED), QueueReason.SUSPENDED),
+        (Q(status=AccountStatus.ACTIVE) & Q(reminded), QueueReason.REMINDED),
+        (Q(status=AccountStatus.ACTIVE, expires_at__lte=horizon), QueueReason.EXPIRING),
+    ]
+    reason = Case(*[When(cond, then=Value(name)) for cond, name in reasons],
+                  default=Value(""), output_field=CharField())
+    urgency = Case(*[When(cond, then=Value(rank)) for rank, (cond, _) in enumerate(reasons)],
+                   default=Value(len(reasons)), output_field=IntegerField())
+    latest = OutboxMessage.objects.filter(account=OuterRef("pk")).order_by("-created_at", "-id")
+    needs_attention = Q()
+    for cond, _ in reasons:
+        needs_attention |= cond
     return (
         ServiceAccount.objects.filter(reseller=reseller, livemode=livemode)
-        .filter(
-            Q(status__in=[AccountStatus.PENDING, AccountStatus.GRACE, AccountStatus.SUSPENDED])
-            | Q(status=AccountStatus.ACTIVE, expires_at__lte=horizon)
-            | Q(Exists(waiting))
+        .filter(needs_attention)
+        .annotate(
+            queue_reason=reason,
+            queue_urgency=urgency,
+            last_notification_event=Subquery(latest.values("event")[:1]),
+            last_notification_status=Subquery(latest.values("status")[:1]),
+            last_notification_at=Subquery(latest.values("created_at")[:1]),
         )
-        .annotate(queue_reason=reason, queue_urgency=urgency)
         .select_related("plan", "subscriber")
         .order_by("queue_urgency", "expires_at", "id")
     )

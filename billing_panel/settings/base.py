@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "apps.api",
     "apps.crm",
     "apps.dashboard",
+    "apps.notifications",
 ]
 
 MIDDLEWARE = [
@@ -158,8 +159,18 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Who hears of domain events (apps.core.events), in order: each writes its own
 # outbox rows in the transaction that published the event.
 DOMAIN_EVENT_CONSUMERS: list[str] = [
+    "apps.notifications.consumers.on_domain_event",
     "apps.api.consumers.webhook_consume",
 ]
+
+# Lifecycle automation (issue 3). Collectors beyond `external` and
+# `complimentary`, by renewal source: {"wallet": "apps.payments.collectors.Wallet"}.
+RENEWAL_COLLECTORS: dict[str, str] = {}
+# Queue a delivery task when an outbox row commits (off: only the sweep's
+# delivery pass sends, every SWEEP_INTERVAL_MINUTES).
+NOTIFICATIONS_DISPATCH = env.bool("NOTIFICATIONS_DISPATCH", default=True)
+# The beat entry's interval, used when its migration creates it (then edit it in the admin).
+SWEEP_INTERVAL_MINUTES = env.int("SWEEP_INTERVAL_MINUTES", default=15)
 
 EMAIL_BACKEND = env.str(
     "EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend"

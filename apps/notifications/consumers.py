@@ -1,0 +1,195 @@
+"""The domain-event consumer that turns events into outbox rows.
+
+Listed in settings.DOMAIN_EVENT_CONSUMERS; runs inside the transaction that
+published the event, so an email exists exactly when its event committed.
+Test-mode (livemode=False) accounts never email a subscriber: their emails go
+to the reseller's own contact address, marked [TEST].
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from typing import Any
+
+from django.utils import timezone
+
+from apps.accounts.models import Reseller
+from apps.core import crypto
+from apps.core.events import DomainEvent
+from apps.subscriptions.models import AccountEvent, ServiceAccount, SubscriptionSettings
+
+from .models import Event
+from .services import current_outbox_batch, outbox_enqueue
+
+# Account events and the email each one sends to the subscriber.
+ACCOUNT_EVENTS = {
+    "account.activated": Event.WELCOME,
+    "account.reminder_due": Event.RENEWAL_REMINDER,
+    "account.expired": Event.EXPIRED,
+    "account.suspended": Event.SUSPENDED,
+    "account.unsuspended": Event.REACTIVATED,
+    "account.terminated": Event.TERMINATED,
+    "account.payment_failed": Event.PAYMENT_FAILED,
+    "account.payment_received": Event.PAYMENT_RECEIPT,
+}
+
+
+def _zone(reseller: Reseller) -> dt.tzinfo:
+    try:
+        return zoneinfo.ZoneInfo(reseller.timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return dt.UTC
+
+
+def _local(moment: dt.datetime | None, zone: dt.tzinfo) -> dt.datetime | None:
+    return moment.astimezone(zone) if moment is not None else None
+
+
+def _account_context(account: ServiceAccount, reseller: Reseller) -> dict[str, Any]:
+    zone = _zone(reseller)
+    return {
+        "reseller_name": reseller.name,
+        "reseller_email": reseller.contact_email,
+        "subscriber_name": account.subscriber.name,
+        "username": account.username,
+        "plan_name": account.plan.name,
+        "expires_at": _local(account.expires_at, zone),
+        "auto_renew": account.auto_renew,
+    }
+
+
+def _grace_hours(reseller_id: int) -> int:
+    batch = current_outbox_batch()
+    if batch is not None and ("grace", reseller_id) in batch.memo:
+        return int(batch.memo[("grace", reseller_id)])
+    found = SubscriptionSettings.objects.filter(reseller_id=reseller_id).values_list(
+        "grace_hours", flat=True
+    ).first()
+    hours = 48 if found is None else found
+    if batch is not None:
+        batch.memo[("grace", reseller_id)] = hours
+    return hours
+
+
+def _load_account(account_id: int) -> ServiceAccount:
+    batch = current_outbox_batch()
+    if batch is not None and ("account", account_id) in batch.preloaded:
+        account: ServiceAccount = batch.preloaded[("account", account_id)]
+        return account
+    return ServiceAccount.objects.select_related("subscriber", "plan", "reseller").get(
+        pk=account_id
+    )
+
+
+def _recipient(account: ServiceAccount, reseller: Reseller) -> str:
+    # A test account's mail goes to the reseller itself, never to a real subscriber.
+    return account.subscriber.email if account.livemode else reseller.contact_email
+
+
+def _event_time(payload: dict[str, Any]) -> dt.datetime:
+    """When the event happened: the services' `now`, which tests and the sweep move."""
+    if payload.get("now"):
+        return dt.datetime.fromisoformat(payload["now"])
+    if payload.get("event_id"):
+        at = AccountEvent.objects.filter(pk=payload["event_id"]).values_list(
+            "created_at", flat=True
+        ).first()
+        if at is not None:
+            return at
+    return timezone.now()
+
+
+def on_domain_event(event: DomainEvent) -> None:
+    name = event.name
+    payload = event.payload
+    now = _event_time(payload)
+    if name == "account.renewed" and payload.get("from_status") in ("grace", "suspended"):
+        kind: str | None = Event.REACTIVATED
+    elif name == "account.renewal_queued" or (
+        name == "account.created" and _activation_will_wait(event)
+    ):
+        _pending_credits(event, now)
+        return
+    elif name == "reseller.credit_floor":
+        _credit_floor(event, now)
+        return
+    else:
+        kind = ACCOUNT_EVENTS.get(name)
+    if kind is None or "account_id" not in payload:
+        return
+    account = _load_account(payload["account_id"])
+    reseller = account.reseller
+    context = _account_context(account, reseller)
+    # The effect's key: the account event row when there is one, else what the publisher says.
+    key = payload.get("dedupe_key") or f"event:{payload.get('event_id')}"
+    if kind == Event.WELCOME:
+        context["password"] = crypto.decrypt(account.password_encrypted)
+    elif kind == Event.RENEWAL_REMINDER:
+        context["days_left"] = payload["offset_days"]
+    elif kind == Event.EXPIRED and account.expires_at is not None:
+        context["grace_ends_at"] = _local(
+            account.expires_at + dt.timedelta(hours=_grace_hours(reseller.pk)), _zone(reseller)
+        )
+    elif kind == Event.PAYMENT_FAILED:
+        context["error"] = payload.get("error", "")
+    elif kind == Event.PAYMENT_RECEIPT:
+        context["amount"] = payload.get("amount_display", "")
+    outbox_enqueue(
+        reseller=reseller, livemode=account.livemode, event=kind,
+        dedupe_key=f"{kind}:{key}", recipient=_recipient(account, reseller), context=context,
+        account_id=account.pk, now=now,
+    )
+
+
+def _activation_will_wait(event: DomainEvent) -> bool:
+    """At account.created the activation is not tried yet: it waits if the balance is short."""
+    data = AccountEvent.objects.filter(pk=event.payload.get("event_id") or 0).values_list(
+        "data", flat=True
+    ).first() or {}
+    balance = Reseller.objects.filter(pk=event.reseller_id).values_list(
+        "credit_balance" if event.livemode else "test_credit_balance", flat=True
+    ).first() or 0
+    return int(balance) < int(data.get("credits", 0))
+
+
+def _pending_credits(event: DomainEvent, now: dt.datetime) -> None:
+    account = ServiceAccount.objects.select_related("subscriber", "plan", "reseller").get(
+        pk=event.payload["account_id"]
+    )
+    reseller = account.reseller
+    data = AccountEvent.objects.filter(pk=event.payload.get("event_id") or 0).values_list(
+        "data", flat=True
+    ).first() or {}
+    operation = account.pending_operations.filter(status="waiting").first()
+    context = {
+        **_account_context(account, reseller),
+        "operation": "activation" if event.name == "account.created" else "renewal",
+        "credits_needed": operation.credits if operation else data.get("credits", 0),
+        "balance": reseller.balance(livemode=account.livemode),
+    }
+    outbox_enqueue(
+        reseller=reseller, livemode=account.livemode, event=Event.PENDING_CREDITS,
+        dedupe_key=f"{Event.PENDING_CREDITS}:event:{event.payload.get('event_id')}",
+        recipient=reseller.contact_email, context=context, account_id=account.pk, now=now,
+    )
+
+
+def _credit_floor(event: DomainEvent, now: dt.datetime) -> None:
+    reseller = Reseller.objects.get(pk=event.reseller_id)
+    payload = event.payload
+    recipients = payload.get("recipients") or [reseller.contact_email]
+    context = {
+        "reseller_name": reseller.name,
+        "reseller_email": reseller.contact_email,
+        "balance": payload["balance"],
+        "floor": payload["floor"],
+        "needed_7_days": payload["needed_7_days"],
+        "needed_30_days": payload["needed_30_days"],
+    }
+    for recipient in recipients:
+        outbox_enqueue(
+            reseller=reseller, livemode=event.livemode, event=Event.CREDIT_FLOOR,
+            dedupe_key=f"{Event.CREDIT_FLOOR}:{payload['crossing']}:{recipient}",
+            recipient=recipient, context=context, now=now,
+        )

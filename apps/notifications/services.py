@@ -1,0 +1,532 @@
+"""Notification settings, templates, the outbox and its delivery.
+
+Consumers write outbox rows inside the transaction of the event; a Celery
+task delivers them later. A row is claimed (`skip_locked`) and marked
+`sending` in its own transaction before anything goes out, so no row is ever
+sent twice: a worker that dies mid-send leaves it `unknown`, never resent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import smtplib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from email.utils import make_msgid
+from typing import Any
+
+from django.conf import settings as django_settings
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail.backends.base import BaseEmailBackend
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from apps.accounts.models import Reseller
+from apps.accounts.permissions import Perm, authorize
+from apps.audit.services import audit_record, snapshot
+from apps.core import crypto
+from apps.core.actors import Actor
+from apps.core.errors import ValidationError
+
+from .models import (
+    ESP_CHOICES,
+    ESP_KEY_NAMES,
+    Delivery,
+    Event,
+    NotificationSettings,
+    NotificationTemplate,
+    OutboxMessage,
+    OutboxStatus,
+    SmtpSecurity,
+)
+from .rendering import layout_html, render_event, template_check
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5
+BACKOFF_SECONDS = 60
+# A reminder that could not go out within a day says something no longer true.
+STALE_AFTER = dt.timedelta(days=1)
+STALE_EVENTS = frozenset({Event.RENEWAL_REMINDER})
+# A row left `sending` this long was interrupted mid-send: never resent.
+SENDING_TIMEOUT = dt.timedelta(minutes=15)
+SMTP_TIMEOUT_SECONDS = 15
+SETTINGS_FIELDS = [
+    "disabled_events", "sender_name", "sender_email", "delivery", "smtp_host", "smtp_port",
+    "smtp_username", "smtp_security", "esp_name",
+]
+
+
+# ---------------------------------------------------------------- settings
+
+
+def notification_settings_for(reseller_id: int) -> NotificationSettings:
+    """The reseller's settings row, or the defaults (nothing configured) when it has none."""
+    found = NotificationSettings.objects.filter(reseller_id=reseller_id).first()
+    return found or NotificationSettings(reseller_id=reseller_id)
+
+
+def delivery_configured(config: NotificationSettings) -> bool:
+    if config.delivery == Delivery.SMTP:
+        return bool(config.smtp_host)
+    if config.delivery == Delivery.ESP:
+        return bool(config.esp_name and config.esp_api_key_encrypted)
+    return config.delivery == Delivery.PANEL
+
+
+def notification_settings_validate(values: dict[str, Any]) -> None:
+    """A clear error for the first bad value; shared by the service and the admin form."""
+    sender = values.get("sender_email") or ""
+    if sender:
+        try:
+            validate_email(sender)
+        except DjangoValidationError:
+            raise ValidationError(f"{sender!r} is not an email address.", code="invalid_email",
+                                  param="sender_email") from None
+    port = values.get("smtp_port", 587)
+    if not isinstance(port, int) or isinstance(port, bool) or not 1 <= port <= 65535:
+        raise ValidationError("The SMTP port is a whole number from 1 to 65535.",
+                              code="invalid_port", param="smtp_port")
+    delivery = values.get("delivery", Delivery.NONE)
+    if delivery not in Delivery.values:
+        raise ValidationError(f"Delivery is one of {', '.join(Delivery.values)}.",
+                              code="invalid", param="delivery")
+    if values.get("smtp_security", SmtpSecurity.STARTTLS) not in SmtpSecurity.values:
+        raise ValidationError("Unknown SMTP security.", code="invalid", param="smtp_security")
+    if delivery == Delivery.SMTP and not (values.get("smtp_host") or "").strip():
+        raise ValidationError("SMTP delivery needs a host.", code="required", param="smtp_host")
+    esp = values.get("esp_name") or ""
+    if esp and esp not in dict(ESP_CHOICES):
+        raise ValidationError(f"{esp!r} is not a supported email service.", code="invalid",
+                              param="esp_name")
+    if delivery == Delivery.ESP and not esp:
+        raise ValidationError("Choose the email service.", code="required", param="esp_name")
+    unknown = set(values.get("disabled_events") or []) - set(Event.values)
+    if unknown:
+        raise ValidationError(f"Unknown events: {', '.join(sorted(unknown))}.", code="invalid",
+                              param="disabled_events")
+
+
+def notification_settings_update(
+    *,
+    actor: Actor,
+    reseller: Reseller,
+    smtp_password: str | None = None,
+    esp_api_key: str | None = None,
+    now: dt.datetime | None = None,
+    **values: Any,
+) -> NotificationSettings:
+    """Change the settings; None for a secret keeps the stored one. Held rows go out once it works."""
+    authorize(actor, reseller, Perm.SETTINGS_MANAGE)
+    now = now or timezone.now()
+    unknown = set(values) - set(SETTINGS_FIELDS)
+    if unknown:
+        raise ValidationError(f"Unknown fields: {', '.join(sorted(unknown))}.", code="invalid")
+    with transaction.atomic():
+        config, _ = NotificationSettings.objects.select_for_update().get_or_create(
+            reseller=reseller
+        )
+        before = snapshot(config, SETTINGS_FIELDS)
+        merged = {**before, **values}
+        notification_settings_validate(merged)
+        if merged["delivery"] == Delivery.ESP and not (esp_api_key or config.esp_api_key_encrypted):
+            raise ValidationError("The email service needs its API key.", code="required",
+                                  param="esp_api_key")
+        for field, value in values.items():
+            setattr(config, field, value)
+        if smtp_password is not None:
+            config.smtp_password_encrypted = crypto.encrypt(smtp_password) if smtp_password else ""
+        if esp_api_key is not None:
+            config.esp_api_key_encrypted = crypto.encrypt(esp_api_key) if esp_api_key else ""
+        config.save()
+        # Secrets are never in the audit trail; that they changed is.
+        after = {**snapshot(config, SETTINGS_FIELDS),
+                 "smtp_password_changed": smtp_password is not None,
+                 "esp_api_key_changed": esp_api_key is not None}
+        audit_record(actor=actor, reseller_id=reseller.pk, action="notifications.settings",
+                     obj=config, before=before, after=after, now=now)
+        if delivery_configured(config):
+            outbox_release_held(reseller_id=reseller.pk, now=now)
+    return config
+
+
+def notification_template_save(
+    *,
+    actor: Actor,
+    reseller: Reseller,
+    event: str,
+    subject: str,
+    text: str,
+    html: str = "",
+    now: dt.datetime | None = None,
+) -> NotificationTemplate:
+    """Save the reseller's version of an event's email; one that does not render is refused."""
+    authorize(actor, reseller, Perm.SETTINGS_MANAGE)
+    template_check(event=event, subject=subject, text=text, html=html)
+    with transaction.atomic():
+        template, created = NotificationTemplate.objects.update_or_create(
+            reseller=reseller, event=event,
+            defaults={"subject": subject, "text": text, "html": html},
+        )
+        audit_record(actor=actor, reseller_id=reseller.pk,
+                     action="notifications.template_save", obj=template,
+                     after={"event": event, "created": created}, now=now)
+    return template
+
+
+# ---------------------------------------------------------------- the outbox
+
+
+@dataclass
+class OutboxBatch:
+    """Rows written set-based at the end of a batch (the sweep's), and what they share."""
+
+    rows: list[OutboxMessage] = field(default_factory=list)
+    keys: set[tuple[int, str]] = field(default_factory=set)
+    settings: dict[int, NotificationSettings] = field(default_factory=dict)
+    templates: dict[int, dict[str, NotificationTemplate]] = field(default_factory=dict)
+    # Objects the caller already loaded, by model and id (accounts with subscriber and plan).
+    preloaded: dict[tuple[str, int], Any] = field(default_factory=dict)
+    memo: dict[Any, Any] = field(default_factory=dict)
+
+    def config(self, reseller_id: int) -> NotificationSettings:
+        if reseller_id not in self.settings:
+            self.settings[reseller_id] = notification_settings_for(reseller_id)
+        return self.settings[reseller_id]
+
+    def overrides(self, reseller_id: int) -> dict[str, NotificationTemplate]:
+        if reseller_id not in self.templates:
+            self.templates[reseller_id] = {
+                t.event: t for t in NotificationTemplate.objects.filter(reseller_id=reseller_id)
+            }
+        return self.templates[reseller_id]
+
+
+_batch: ContextVar[OutboxBatch | None] = ContextVar("outbox_batch", default=None)
+
+
+def current_outbox_batch() -> OutboxBatch | None:
+    return _batch.get()
+
+
+@contextmanager
+def outbox_batch() -> Iterator[OutboxBatch]:
+    """Inside it, outbox_enqueue collects rows and writes them in one insert on the way out.
+
+    Use it inside the transaction that publishes the events: the rows commit with
+    them. Duplicates are dropped by the (reseller, dedupe_key) unique constraint.
+    """
+    batch = OutboxBatch()
+    token = _batch.set(batch)
+    try:
+        yield batch
+    finally:
+        _batch.reset(token)
+    if batch.rows:
+        OutboxMessage.objects.bulk_create(batch.rows, ignore_conflicts=True, batch_size=500)
+        if any(row.status == OutboxStatus.QUEUED for row in batch.rows):
+            _dispatch_due_on_commit()
+
+
+def outbox_enqueue(
+    *,
+    reseller: Reseller,
+    livemode: bool,
+    event: str,
+    dedupe_key: str,
+    recipient: str,
+    context: dict[str, Any],
+    account_id: int | None = None,
+    now: dt.datetime | None = None,
+) -> OutboxMessage | None:
+    """Render and store one email, once per (reseller, dedupe_key). Call inside the event's transaction.
+
+    Returns the row (the existing one on a repeat), or None when there is no
+    recipient or when an outbox batch collects it.
+    """
+    now = now or timezone.now()
+    batch = _batch.get()
+    if batch is None:
+        existing = OutboxMessage.objects.filter(reseller=reseller, dedupe_key=dedupe_key).first()
+        if existing is not None:
+            return existing
+    elif (reseller.pk, dedupe_key) in batch.keys:
+        return None
+    if not recipient:
+        return None
+    config = batch.config(reseller.pk) if batch else notification_settings_for(reseller.pk)
+    if not config.event_enabled(event) and event != Event.TEST:
+        status = OutboxStatus.DISABLED
+    elif not delivery_configured(config):
+        status = OutboxStatus.NOT_SENT_NO_EMAIL_BACKEND
+    else:
+        status = OutboxStatus.QUEUED
+    rendered = render_event(reseller.pk, event, {**context, "livemode": livemode},
+                            livemode=livemode,
+                            overrides=batch.overrides(reseller.pk) if batch else None)
+    message = OutboxMessage(
+        reseller=reseller, livemode=livemode, event=event, dedupe_key=dedupe_key,
+        account_id=account_id, recipient=recipient, subject=rendered.subject,
+        text_encrypted=crypto.encrypt(rendered.text),
+        html_encrypted=crypto.encrypt(rendered.html) if rendered.html else "",
+        status=status, next_attempt_at=now, created_at=now,
+    )
+    if batch is not None:
+        batch.keys.add((reseller.pk, dedupe_key))
+        batch.rows.append(message)
+        return None
+    try:
+        with transaction.atomic():
+            message.save(force_insert=True)
+    except IntegrityError:
+        # Another transaction wrote the same effect first: the unique key is the truth.
+        return OutboxMessage.objects.get(reseller=reseller, dedupe_key=dedupe_key)
+    if status == OutboxStatus.QUEUED:
+        _dispatch_on_commit(message.pk)
+    return message
+
+
+def _dispatch_due_on_commit() -> None:
+    if not getattr(django_settings, "NOTIFICATIONS_DISPATCH", True):
+        return
+
+    def send() -> None:
+        from .tasks import deliver_due
+
+        try:
+            deliver_due.delay()
+        except Exception:
+            logger.warning("Could not queue the delivery of a batch", exc_info=True)
+
+    transaction.on_commit(send)
+
+
+def _dispatch_on_commit(message_id: int) -> None:
+    if not getattr(django_settings, "NOTIFICATIONS_DISPATCH", True):
+        return
+
+    def send() -> None:
+        from .tasks import deliver_message
+
+        try:
+            deliver_message.delay(message_id)
+        except Exception:  # the broker is down: the sweep's safety net delivers it later
+            logger.warning("Could not queue delivery of outbox row %s", message_id, exc_info=True)
+
+    transaction.on_commit(send)
+
+
+def outbox_release_held(*, reseller_id: int, now: dt.datetime | None = None) -> int:
+    """Delivery works now: queue the rows kept for lack of it; stale reminders stay unsent."""
+    now = now or timezone.now()
+    held = OutboxMessage.objects.filter(
+        reseller_id=reseller_id, status=OutboxStatus.NOT_SENT_NO_EMAIL_BACKEND
+    )
+    held.filter(event__in=STALE_EVENTS, created_at__lt=now - STALE_AFTER).update(
+        status=OutboxStatus.STALE
+    )
+    ids = list(held.values_list("pk", flat=True))
+    OutboxMessage.objects.filter(pk__in=ids).update(status=OutboxStatus.QUEUED,
+                                                    next_attempt_at=now)
+    for message_id in ids:
+        _dispatch_on_commit(message_id)
+    return len(ids)
+
+
+# ---------------------------------------------------------------- delivery
+
+
+def _connection(config: NotificationSettings) -> BaseEmailBackend:
+    if config.delivery == Delivery.SMTP:
+        return get_connection(
+            "django.core.mail.backends.smtp.EmailBackend",
+            host=config.smtp_host, port=config.smtp_port,
+            username=config.smtp_username or None, password=config.smtp_password or None,
+            use_tls=config.smtp_security == SmtpSecurity.STARTTLS,
+            use_ssl=config.smtp_security == SmtpSecurity.SSL,
+            timeout=SMTP_TIMEOUT_SECONDS, fail_silently=False,
+        )
+    if config.delivery == Delivery.ESP:
+        key_name = ESP_KEY_NAMES[config.esp_name]
+        return get_connection(f"anymail.backends.{config.esp_name}.EmailBackend",
+                              fail_silently=False, **{key_name: config.esp_api_key})
+    return get_connection(fail_silently=False)
+
+
+def _sender(config: NotificationSettings, reseller: Reseller) -> str:
+    address = config.sender_email or django_settings.DEFAULT_FROM_EMAIL
+    name = config.sender_name or reseller.name
+    return f'"{name}" <{address}>' if name else address
+
+
+def _send(
+    config: NotificationSettings, reseller: Reseller, *, to: list[str], subject: str, text: str,
+    html: str,
+) -> str:
+    """Send one email; returns the provider's message id. Raises on any delivery error."""
+    sender = _sender(config, reseller)
+    domain = (config.sender_email or django_settings.DEFAULT_FROM_EMAIL).rsplit("@", 1)[-1]
+    message_id = make_msgid(domain=domain or None)
+    email = EmailMultiAlternatives(subject=subject, body=text, from_email=sender, to=to,
+                                   headers={"Message-ID": message_id},
+                                   connection=_connection(config))
+    if html:
+        email.attach_alternative(html, "text/html")
+    email.send(fail_silently=False)
+    status = getattr(email, "anymail_status", None)
+    if status is not None and getattr(status, "message_id", None):
+        return str(status.message_id)
+    return message_id
+
+
+def _error_text(error: BaseException) -> str:
+    if isinstance(error, smtplib.SMTPResponseException):
+        text = error.smtp_error
+        detail = text.decode(errors="replace") if isinstance(text, bytes) else str(text)
+        return f"{error.smtp_code} {detail}"
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return "; ".join(
+            f"{addr}: {code} {msg.decode(errors='replace') if isinstance(msg, bytes) else msg}"
+            for addr, (code, msg) in error.recipients.items()
+        )
+    return f"{type(error).__name__}: {error}"
+
+
+def _claim(message_id: int | None, now: dt.datetime, limit: int) -> list[OutboxMessage]:
+    with transaction.atomic():
+        rows = OutboxMessage.objects.select_for_update(skip_locked=True).filter(
+            status=OutboxStatus.QUEUED, next_attempt_at__lte=now
+        )
+        if message_id is not None:
+            rows = rows.filter(pk=message_id)
+        claimed = list(rows.order_by("next_attempt_at", "id")[:limit])
+        ids = [m.pk for m in claimed]
+        OutboxMessage.objects.filter(pk__in=ids).update(
+            status=OutboxStatus.SENDING, attempts=F("attempts") + 1, next_attempt_at=now
+        )
+    for message in claimed:
+        message.attempts += 1
+    return claimed
+
+
+def _deliver_claimed(message: OutboxMessage, now: dt.datetime) -> str:
+    reseller = Reseller.objects.get(pk=message.reseller_id)
+    config = notification_settings_for(reseller.pk)
+    rows = OutboxMessage.objects.filter(pk=message.pk, status=OutboxStatus.SENDING)
+    if message.event in STALE_EVENTS and message.created_at < now - STALE_AFTER:
+        rows.update(status=OutboxStatus.STALE)
+        return OutboxStatus.STALE
+    if not delivery_configured(config):
+        rows.update(status=OutboxStatus.NOT_SENT_NO_EMAIL_BACKEND,
+                    attempts=F("attempts") - 1)
+        return OutboxStatus.NOT_SENT_NO_EMAIL_BACKEND
+    try:
+        provider_id = _send(config, reseller, to=[message.recipient], subject=message.subject,
+                            text=message.text, html=message.html)
+    except (TimeoutError, smtplib.SMTPException, OSError, Exception) as error:
+        text = _error_text(error)
+        if message.attempts >= MAX_ATTEMPTS:
+            rows.update(status=OutboxStatus.FAILED, last_error=text)
+            return OutboxStatus.FAILED
+        delay = dt.timedelta(seconds=BACKOFF_SECONDS * 2 ** (message.attempts - 1))
+        rows.update(status=OutboxStatus.QUEUED, last_error=text, next_attempt_at=now + delay)
+        _retry_later(message.pk, delay)
+        return OutboxStatus.QUEUED
+    rows.update(status=OutboxStatus.SENT, sent_at=now, provider_message_id=provider_id[:255],
+                last_error="")
+    return OutboxStatus.SENT
+
+
+def _retry_later(message_id: int, delay: dt.timedelta) -> None:
+    if not getattr(django_settings, "NOTIFICATIONS_DISPATCH", True):
+        return
+    from .tasks import deliver_message
+
+    try:
+        deliver_message.apply_async((message_id,), countdown=int(delay.total_seconds()))
+    except Exception:
+        logger.warning("Could not queue the retry of outbox row %s", message_id, exc_info=True)
+
+
+def outbox_deliver(*, message_id: int, now: dt.datetime | None = None) -> str | None:
+    """Deliver one queued row if it is due; returns its new status (None: nothing to do)."""
+    now = now or timezone.now()
+    claimed = _claim(message_id, now, 1)
+    return _deliver_claimed(claimed[0], now) if claimed else None
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+    other: int = 0
+
+
+def outbox_deliver_due(*, now: dt.datetime | None = None, batch_size: int = 100,
+                       max_batches: int = 50) -> DeliveryReport:
+    """Deliver every due row, in claimed batches; mark rows stuck in `sending` as unknown."""
+    now = now or timezone.now()
+    OutboxMessage.objects.filter(
+        status=OutboxStatus.SENDING, next_attempt_at__lt=now - SENDING_TIMEOUT
+    ).update(status=OutboxStatus.UNKNOWN,
+             last_error="The worker stopped while sending: not resent, to never send twice.")
+    counts = {"sent": 0, "retrying": 0, "failed": 0, "other": 0}
+    for _ in range(max_batches):
+        claimed = _claim(None, now, batch_size)
+        if not claimed:
+            break
+        for message in claimed:
+            status = _deliver_claimed(message, now)
+            key = {OutboxStatus.SENT: "sent", OutboxStatus.QUEUED: "retrying",
+                   OutboxStatus.FAILED: "failed"}.get(OutboxStatus(status), "other")
+            counts[key] += 1
+    return DeliveryReport(**counts)
+
+
+# ---------------------------------------------------------------- the test email
+
+
+@dataclass(frozen=True)
+class TestEmailResult:
+    ok: bool
+    message: str
+    provider_message_id: str = ""
+
+
+def send_test_email(
+    *, actor: Actor, reseller: Reseller, to: str, now: dt.datetime | None = None
+) -> TestEmailResult:
+    """Send a test email now through the reseller's real settings; report success or the server's error."""
+    authorize(actor, reseller, Perm.SETTINGS_MANAGE)
+    now = now or timezone.now()
+    try:
+        validate_email(to)
+    except DjangoValidationError:
+        raise ValidationError(f"{to!r} is not an email address.", code="invalid_email",
+                              param="to") from None
+    config = notification_settings_for(reseller.pk)
+    if not delivery_configured(config):
+        return TestEmailResult(
+            ok=False, message="No email delivery is configured: nothing can be sent."
+        )
+    rendered = render_event(reseller.pk, Event.TEST, {"reseller_name": reseller.name})
+    try:
+        provider_id = _send(config, reseller, to=[to], subject=rendered.subject,
+                            text=rendered.text,
+                            html=rendered.html or layout_html(rendered.subject, rendered.text))
+    except Exception as error:
+        result = TestEmailResult(ok=False, message=_error_text(error))
+    else:
+        result = TestEmailResult(ok=True, message=f"Sent to {to}.",
+                                 provider_message_id=provider_id)
+    audit_record(actor=actor, reseller_id=reseller.pk, action="notifications.test_email",
+                 obj=reseller, after={"to": to, "ok": result.ok, "message": result.message},
+                 now=now)
+    return result

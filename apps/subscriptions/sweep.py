@@ -1,0 +1,692 @@
+"""The renewal sweep: every time-driven step of the account lifecycle, in order.
+
+    1. auto-renewal of accounts whose renewal lead time has come (and dunning)
+    2. expiry: active past `expires_at` -> grace
+    3. grace over -> suspended
+    4. suspended for the configured days -> terminated
+    5. renewal reminders at each offset
+    6. credit-floor alerts
+
+It takes `now`, so tests and operators can move time. Candidates are read
+from indexes (status, expiry), so its cost grows with the accounts due, not
+with all accounts. Expiry, suspension, termination and reminders go
+set-based, a batch (up to 500) per transaction; auto-renewals and the
+failed-payment rules go one account per transaction through the services.
+Either way the reseller row is locked first (the one lock order of
+services.py), then the accounts with `skip_locked`, so an account someone
+else is changing is left for the next run; a batch that fails is redone one
+account at a time, so one bad account costs only itself. Each effect has a unique key (a state that moves once, a reminder log
+row, a dunning case, an idempotency key on the credit ledger, a crossing
+counter), so running it twice, or killing it halfway and running it again,
+ends exactly as one clean run.
+
+A singleton lock keeps two sweeps from overlapping: on PostgreSQL a
+session-level advisory lock, which the server releases by itself if the
+process dies; elsewhere (SQLite, `make run`'s single machine) an exclusive
+`flock` on a file under var/, which the kernel releases on process death too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+import zoneinfo
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from apps.accounts.models import Reseller
+from apps.audit.services import audit_record_many
+from apps.core.actors import Actor
+from apps.core.errors import DomainError
+from apps.core.events import DomainEvent, publish
+from apps.notifications.services import outbox_batch
+
+from . import services, states
+from .collectors import collector_for, sources_renewing_here
+from .models import (
+    AccountEvent,
+    AccountStatus,
+    DunningCase,
+    DunningStatus,
+    EventAction,
+    OperationStatus,
+    PendingOperation,
+    ReminderLog,
+    ServiceAccount,
+    SubscriptionSettings,
+)
+from .selectors import subscription_settings_for
+
+logger = logging.getLogger(__name__)
+
+ACTOR = Actor.system("renewal-sweep")
+# An arbitrary constant naming the sweep's advisory lock on PostgreSQL.
+ADVISORY_LOCK_KEY = 0x5EE9_0001
+DEFAULT_BATCH_SIZE = 500
+DAY = dt.timedelta(days=1)
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class SweepReport:
+    renewed: int = 0
+    renewal_queued: int = 0
+    payment_failed: int = 0
+    dunning_reminders: int = 0
+    dunning_suspended: int = 0
+    dunning_terminated: int = 0
+    expired: int = 0
+    suspended: int = 0
+    terminated: int = 0
+    reminders: int = 0
+    credit_floor_alerts: int = 0
+    skipped: int = 0
+    errors: int = 0
+    resellers: int = 0
+    locked_out: bool = False
+    dry_run: bool = False
+    seconds: float = 0.0
+    error_messages: list[str] = field(default_factory=list)
+
+    @property
+    def transitions(self) -> int:
+        return (self.expired + self.suspended + self.terminated + self.dunning_suspended
+                + self.dunning_terminated)
+
+    @property
+    def items(self) -> int:
+        return (self.transitions + self.renewed + self.renewal_queued + self.payment_failed
+                + self.dunning_reminders + self.reminders + self.credit_floor_alerts)
+
+    def as_dict(self) -> dict[str, Any]:
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data.update(transitions=self.transitions, items=self.items)
+        return data
+
+
+# ---------------------------------------------------------------- the singleton lock
+
+
+@contextmanager
+def sweep_lock() -> Iterator[bool]:
+    """Yield True when this process holds the sweep lock, False when another sweep does."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s)", [ADVISORY_LOCK_KEY])
+            acquired = bool(cursor.fetchone()[0])
+        try:
+            yield acquired
+        finally:
+            if acquired:
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_unlock(%s)", [ADVISORY_LOCK_KEY])
+        return
+    import fcntl
+
+    path = settings.VAR_DIR / "sweep.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _zone(name: str) -> dt.tzinfo:
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return dt.UTC
+
+
+def reminder_due_at(expires_at: dt.datetime, offset_days: int, zone: dt.tzinfo) -> dt.datetime:
+    """The start of the reseller's local day `offset_days` before the expiry's local day."""
+    day = expires_at.astimezone(zone).date() - dt.timedelta(days=offset_days)
+    return dt.datetime.combine(day, dt.time(0, 0), tzinfo=zone)
+
+
+def _batches(query: QuerySet[ServiceAccount], batch_size: int) -> Iterator[list[int]]:
+    """Ids of the candidates, in (expires_at, id) order, a batch at a time (keyset pagination)."""
+    last: tuple[dt.datetime | None, int] | None = None
+    while True:
+        page = query
+        if last is not None:
+            page = page.filter(Q(expires_at__gt=last[0]) | Q(expires_at=last[0], pk__gt=last[1]))
+        rows = list(page.order_by("expires_at", "pk").values_list("expires_at", "pk")[:batch_size])
+        if not rows:
+            return
+        yield [pk for _, pk in rows]
+        if len(rows) < batch_size:
+            return
+        last = rows[-1]
+
+
+@dataclass
+class _Run:
+    now: dt.datetime
+    report: SweepReport
+    dry_run: bool
+    batch_size: int
+    progress: Progress | None
+
+    def tell(self, message: str) -> None:
+        if self.progress is not None:
+            self.progress(message)
+
+    def item(self, reseller_id: int, account_id: int, work: Callable[[ServiceAccount], str | None],
+             *, expect: Q) -> None:
+        """One account in its own transaction; `work` returns the report counter to bump."""
+        try:
+            with transaction.atomic():
+                Reseller.objects.select_for_update().only("pk").get(pk=reseller_id)
+                account = (
+                    ServiceAccount.objects.select_for_update(skip_locked=True, of=("self",))
+                    .filter(expect, pk=account_id)
+                    .select_related("plan", "next_plan", "subscriber")
+                    .first()
+                )
+                if account is None:
+                    # Someone else holds it, or it moved on since we read it.
+                    self.report.skipped += 1
+                    return
+                counter = work(account)
+        except DomainError as error:
+            self.report.skipped += 1
+            logger.info("sweep: account %s skipped: %s", account_id, error)
+            return
+        except Exception as error:
+            self.report.errors += 1
+            message = f"account {account_id}: {type(error).__name__}: {error}"
+            self.report.error_messages.append(message[:500])
+            logger.exception("sweep: account %s failed", account_id)
+            return
+        if counter:
+            setattr(self.report, counter, getattr(self.report, counter) + 1)
+
+
+def _accounts(reseller: Reseller, statuses: list[str]) -> QuerySet[ServiceAccount]:
+    # Both modes listed so that PostgreSQL walks the (reseller, livemode, status, expires_at) index.
+    return ServiceAccount.objects.filter(
+        reseller=reseller, livemode__in=[True, False], status__in=statuses
+    )
+
+
+# ---------------------------------------------------------------- the steps
+
+
+def _transition_batch(
+    run: _Run,
+    reseller: Reseller,
+    ids: list[int],
+    *,
+    action: str,
+    expect: Q,
+    reason: str,
+    counter: str,
+    fallback: Callable[[ServiceAccount], str | None],
+) -> None:
+    """The set-based twin of services._simple_transition, for a batch of due accounts.
+
+    One transaction: the reseller row locked first, then the accounts still due
+    with `skip_locked`; one UPDATE, one insert each of events and audit rows,
+    and the outbox rows in one insert. It checks the state machine for every
+    account as the service does. If anything in the batch fails, the batch
+    rolls back and its accounts go one by one through the service itself, so
+    that one bad account costs only itself.
+    """
+    event_action = {"expire": EventAction.EXPIRE, "suspend": EventAction.SUSPEND,
+                    "terminate": EventAction.TERMINATE}[action]
+    try:
+        with transaction.atomic(), outbox_batch() as batch:
+            Reseller.objects.select_for_update().only("pk").get(pk=reseller.pk)
+            accounts = list(
+                ServiceAccount.objects.select_for_update(skip_locked=True, of=("self",))
+                .filter(expect, pk__in=ids)
+                .select_related("plan", "subscriber", "reseller")
+                .order_by("pk")
+            )
+            if not accounts:
+                run.report.skipped += len(ids)
+                return
+            before = {a.pk: (a.status, a.expires_at) for a in accounts}
+            target = states.check(action, accounts[0].status)
+            for account in accounts:
+                states.check(action, account.status)
+                account.status = target
+                account.status_changed_at = run.now
+                if action == "terminate":
+                    account.pending_reason = ""
+                batch.preloaded[("account", account.pk)] = account
+            pks = [a.pk for a in accounts]
+            fields: dict[str, Any] = {"status": target, "status_changed_at": run.now,
+                                      "updated_at": timezone.now()}
+            if action == "terminate":
+                fields["pending_reason"] = ""
+                PendingOperation.objects.filter(
+                    account_id__in=pks, status=OperationStatus.WAITING
+                ).update(status=OperationStatus.CANCELLED, completed_at=run.now)
+            ServiceAccount.objects.filter(pk__in=pks).update(**fields)
+            events = AccountEvent.objects.bulk_create([
+                AccountEvent(
+                    account=a, reseller_id=a.reseller_id, created_at=run.now,
+                    action=event_action, actor_type=ACTOR.kind, actor_label=ACTOR.label,
+                    from_status=before[a.pk][0], to_status=target,
+                    old_expires_at=before[a.pk][1], new_expires_at=a.expires_at,
+                    reason=reason, data={},
+                )
+                for a in accounts
+            ])
+            audit_record_many(
+                actor=ACTOR, reseller_id=reseller.pk, action=f"account.{action}",
+                changes=[(a, {"status": before[a.pk][0]}, {"status": target}) for a in accounts],
+                now=run.now,
+            )
+            for account, event in zip(accounts, events, strict=True):
+                publish(DomainEvent(
+                    name=services.PUBLISHED_EVENTS[event_action], reseller_id=reseller.pk,
+                    livemode=account.livemode,
+                    payload={"account_id": account.pk, "subscriber_id": account.subscriber_id,
+                             "event_id": event.pk, "from_status": before[account.pk][0],
+                             "to_status": target, "now": run.now.isoformat()},
+                ))
+    except Exception:
+        logger.warning("sweep: a %s batch failed; going one by one", action, exc_info=True)
+        for account_id in ids:
+            run.item(reseller.pk, account_id, fallback, expect=expect)
+        return
+    run.report.skipped += len(ids) - len(accounts)
+    setattr(run.report, counter, getattr(run.report, counter) + len(accounts))
+
+
+def _transition(
+    service: Callable[..., ServiceAccount], counter: str, now: dt.datetime, **kwargs: Any
+) -> Callable[[ServiceAccount], str | None]:
+    def work(account: ServiceAccount) -> str | None:
+        service(actor=ACTOR, account=account, now=now, **kwargs)
+        return counter
+
+    return work
+
+
+def _step_auto_renew(run: _Run, reseller: Reseller, config: SubscriptionSettings) -> None:
+    sources = sources_renewing_here()
+    if not sources:
+        return
+    waiting = PendingOperation.objects.filter(account=OuterRef("pk"),
+                                              status=OperationStatus.WAITING)
+    tried_today = DunningCase.objects.filter(
+        account=OuterRef("pk"), period_expires_at=OuterRef("expires_at"),
+        last_attempt_at__gt=run.now - DAY,
+    )
+    candidates = (
+        ServiceAccount.objects.filter(reseller=reseller, auto_renew=True)
+        # Spelled as the partial index's condition, so that PostgreSQL uses it.
+        .exclude(renewal_source="external")
+        .filter(status__in=[AccountStatus.ACTIVE, AccountStatus.GRACE],
+                renewal_source__in=sources,
+                expires_at__lte=run.now + dt.timedelta(days=config.renewal_lead_days))
+        .exclude(Exists(waiting))
+        .exclude(Exists(tried_today))
+    )
+    if run.dry_run:
+        run.report.renewed += candidates.count()
+        return
+
+    def renew(account: ServiceAccount) -> str | None:
+        collector = collector_for(account.renewal_source)
+        if collector is None or not collector.renews_here or account.expires_at is None:
+            return None
+        period = account.expires_at
+        key = f"sweep:{period.isoformat()}"
+        collection = collector.collect(account, months=account.renewal_period_months,
+                                       idempotency_key=f"renewal:{account.pk}:{key}")
+        if not collection.ok:
+            return _payment_failed(run, account, period, collection.error)
+        result = services.account_renew(actor=ACTOR, account=account, idempotency_key=key,
+                                        reference=collection.reference, now=run.now)
+        DunningCase.objects.filter(account=account, status=DunningStatus.OPEN).update(
+            status=DunningStatus.RESOLVED, closed_at=run.now
+        )
+        if collection.amount > 0:
+            from apps.core.currencies import format_minor
+
+            publish(DomainEvent(
+                name="account.payment_received", reseller_id=account.reseller_id,
+                livemode=account.livemode,
+                payload={"account_id": account.pk, "now": run.now.isoformat(),
+                         "dedupe_key": f"receipt:{account.pk}:{period.isoformat()}",
+                         "amount": collection.amount, "currency": collection.currency,
+                         "amount_display": format_minor(collection.amount, collection.currency)},
+            ))
+        return "renewal_queued" if result.queued else "renewed"
+
+    for ids in _batches(candidates, run.batch_size):
+        for account_id in ids:
+            run.item(reseller.pk, account_id, renew,
+                     expect=Q(status__in=[AccountStatus.ACTIVE, AccountStatus.GRACE],
+                              auto_renew=True))
+
+
+def _payment_failed(run: _Run, account: ServiceAccount, period: dt.datetime, error: str) -> str:
+    case = DunningCase.objects.filter(account=account, period_expires_at=period).first()
+    if case is None:
+        case = DunningCase.objects.create(
+            reseller_id=account.reseller_id, account=account, livemode=account.livemode,
+            period_expires_at=period, opened_at=run.now, last_attempt_at=run.now,
+            last_error=error,
+        )
+        publish(DomainEvent(
+            name="account.payment_failed", reseller_id=account.reseller_id,
+            livemode=account.livemode,
+            payload={"account_id": account.pk, "now": run.now.isoformat(), "error": error,
+                     "dedupe_key": f"dunning:{case.pk}:failed"},
+        ))
+    else:
+        DunningCase.objects.filter(pk=case.pk).update(
+            attempts=F("attempts") + 1, last_attempt_at=run.now, last_error=error
+        )
+    return "payment_failed"
+
+
+def _step_dunning(run: _Run, reseller: Reseller, config: SubscriptionSettings) -> None:
+    cases = list(
+        DunningCase.objects.filter(reseller=reseller, status=DunningStatus.OPEN)
+        .select_related("account").order_by("opened_at", "pk")
+    )
+    for case in cases:
+        account = case.account
+        if run.dry_run:
+            continue
+        if account.expires_at is not None and account.expires_at > case.period_expires_at:
+            # Renewed some other way (the API, the dashboard): nothing left to chase.
+            DunningCase.objects.filter(pk=case.pk, status=DunningStatus.OPEN).update(
+                status=DunningStatus.RESOLVED, closed_at=run.now)
+            continue
+        age = run.now - case.opened_at
+        if age >= dt.timedelta(days=config.dunning_terminate_days):
+            def terminate(acc: ServiceAccount, case: DunningCase = case) -> str | None:
+                services.account_terminate(actor=ACTOR, account=acc, reason="payment failed",
+                                           now=run.now)
+                DunningCase.objects.filter(pk=case.pk).update(status=DunningStatus.CLOSED,
+                                                              closed_at=run.now)
+                return "dunning_terminated"
+
+            run.item(reseller.pk, account.pk, terminate,
+                     expect=~Q(status=AccountStatus.TERMINATED))
+            continue
+        if age >= dt.timedelta(days=config.dunning_suspend_days) and account.status in (
+            AccountStatus.ACTIVE, AccountStatus.GRACE
+        ):
+            run.item(reseller.pk, account.pk,
+                     _transition(services.account_suspend, "dunning_suspended", run.now,
+                                 reason="payment failed"),
+                     expect=Q(status__in=[AccountStatus.ACTIVE, AccountStatus.GRACE]))
+        if age >= dt.timedelta(days=config.dunning_reminder_days) and case.reminded_at is None:
+            with transaction.atomic():
+                if DunningCase.objects.filter(pk=case.pk, reminded_at__isnull=True).update(
+                    reminded_at=run.now
+                ):
+                    publish(DomainEvent(
+                        name="account.payment_failed", reseller_id=account.reseller_id,
+                        livemode=account.livemode,
+                        payload={"account_id": account.pk, "now": run.now.isoformat(),
+                                 "error": case.last_error,
+                                 "dedupe_key": f"dunning:{case.pk}:reminder"},
+                    ))
+                    run.report.dunning_reminders += 1
+
+
+def _step_expire(run: _Run, reseller: Reseller, config: SubscriptionSettings) -> None:
+    candidates = _accounts(reseller, [AccountStatus.ACTIVE]).filter(expires_at__lte=run.now)
+    if run.dry_run:
+        run.report.expired += candidates.count()
+        return
+    for ids in _batches(candidates, run.batch_size):
+        _transition_batch(run, reseller, ids, action="expire", reason="expired",
+                          counter="expired",
+                          expect=Q(status=AccountStatus.ACTIVE, expires_at__lte=run.now),
+                          fallback=_transition(services.account_expire, "expired", run.now))
+
+
+def _step_grace_over(run: _Run, reseller: Reseller, config: SubscriptionSettings) -> None:
+    cutoff = run.now - dt.timedelta(hours=config.grace_hours)
+    candidates = _accounts(reseller, [AccountStatus.GRACE]).filter(expires_at__lte=cutoff)
+    if run.dry_run:
+        run.report.suspended += candidates.count()
+        return
+    for ids in _batches(candidates, run.batch_size):
+        _transition_batch(run, reseller, ids, action="suspend", reason="grace period over",
+                          counter="suspended",
+                          expect=Q(status=AccountStatus.GRACE, expires_at__lte=cutoff),
+                          fallback=_transition(services.account_suspend, "suspended", run.now,
+                                               reason="grace period over"))
+
+
+def _step_terminate(run: _Run, reseller: Reseller, config: SubscriptionSettings) -> None:
+    cutoff = run.now - dt.timedelta(days=config.termination_after_days)
+    candidates = _accounts(reseller, [AccountStatus.SUSPENDED]).filter(
+        status_changed_at__lte=cutoff
+    )
+    if run.dry_run:
+        run.report.terminated += candidates.count()
+        return
+    reason = f"suspended for {config.termination_after_days} days"
+    for ids in _batches(candidates, run.batch_size):
+        _transition_batch(run, reseller, ids, action="terminate", reason=reason,
+                          counter="terminated",
+                          expect=Q(status=AccountStatus.SUSPENDED, status_changed_at__lte=cutoff),
+                          fallback=_transition(services.account_terminate, "terminated",
+                                               run.now, reason=reason))
+
+
+def _step_reminders(run: _Run, reseller: Reseller, config: SubscriptionSettings) -> None:
+    zone = _zone(reseller.timezone)
+    today = run.now.astimezone(zone).date()
+    offsets = sorted({int(d) for d in config.reminder_offsets or []}, reverse=True)
+    for offset in offsets:
+        # The reminder at `offset` is due all through the local day `offset` days before the
+        # expiry day, and stale after it: exactly the accounts expiring on local day today+offset.
+        # A reminder the sweep missed on its day is not sent late.
+        day_starts = reminder_due_at(run.now, -offset, zone)
+        window_end = dt.datetime.combine(today + dt.timedelta(days=offset + 1), dt.time(0, 0),
+                                         tzinfo=zone)
+        sent = ReminderLog.objects.filter(account=OuterRef("pk"),
+                                          period_expires_at=OuterRef("expires_at"),
+                                          offset_days=offset)
+        # Only accounts still running: once expired, the "expired" email says it all.
+        candidates = (
+            _accounts(reseller, [AccountStatus.ACTIVE])
+            .filter(expires_at__gte=day_starts, expires_at__gt=run.now, expires_at__lt=window_end)
+            .exclude(Exists(sent))
+        )
+        if run.dry_run:
+            run.report.reminders += candidates.count()
+            continue
+        for rows in _reminder_batches(candidates, run.batch_size):
+            _remind_batch(run, reseller, rows, offset)
+
+
+def _reminder_batches(candidates: QuerySet[ServiceAccount],
+                      batch_size: int) -> Iterator[list[tuple[int, dt.datetime | None, bool]]]:
+    last: tuple[dt.datetime | None, int] | None = None
+    while True:
+        page = candidates
+        if last is not None:
+            page = page.filter(Q(expires_at__gt=last[0]) | Q(expires_at=last[0], pk__gt=last[1]))
+        rows = list(page.order_by("expires_at", "pk").values_list("pk", "expires_at",
+                                                                    "livemode")[:batch_size])
+        if not rows:
+            return
+        yield rows
+        if len(rows) < batch_size:
+            return
+        last = (rows[-1][1], rows[-1][0])
+
+
+def _remind_batch(run: _Run, reseller: Reseller,
+                  rows: list[tuple[int, dt.datetime | None, bool]], offset: int) -> None:
+    """A batch of reminders in one transaction; one by one if the batch fails."""
+    due = [(pk, expires_at, livemode) for pk, expires_at, livemode in rows
+           if expires_at is not None]
+    try:
+        with transaction.atomic(), outbox_batch() as batch:
+            for account in ServiceAccount.objects.filter(
+                pk__in=[pk for pk, _, _ in due]
+            ).select_related("plan", "subscriber", "reseller"):
+                batch.preloaded[("account", account.pk)] = account
+            # The unique key (account, period, offset) is the truth: a row another writer
+            # made first is not inserted twice, and its email's dedupe key stops a second one.
+            ReminderLog.objects.bulk_create(
+                [ReminderLog(reseller=reseller, account_id=pk, period_expires_at=expires_at,
+                             offset_days=offset, livemode=livemode, created_at=run.now)
+                 for pk, expires_at, livemode in due],
+                ignore_conflicts=True,
+            )
+            for pk, expires_at, livemode in due:
+                publish(DomainEvent(
+                    name="account.reminder_due", reseller_id=reseller.pk, livemode=livemode,
+                    payload={"account_id": pk, "offset_days": offset,
+                             "now": run.now.isoformat(),
+                             "dedupe_key": f"reminder:{pk}:{expires_at.isoformat()}:{offset}"},
+                ))
+    except Exception:
+        logger.warning("sweep: a reminder batch failed; going one by one", exc_info=True)
+        for pk, expires_at, livemode in due:
+            _remind(run, reseller, pk, expires_at, livemode, offset)
+        return
+    run.report.reminders += len(due)
+
+
+def _remind(run: _Run, reseller: Reseller, account_id: int, expires_at: dt.datetime,
+            livemode: bool, offset: int) -> None:
+    try:
+        with transaction.atomic():
+            ReminderLog.objects.create(reseller=reseller, account_id=account_id,
+                                       period_expires_at=expires_at, offset_days=offset,
+                                       livemode=livemode, created_at=run.now)
+            publish(DomainEvent(
+                name="account.reminder_due", reseller_id=reseller.pk, livemode=livemode,
+                payload={"account_id": account_id, "offset_days": offset,
+                         "now": run.now.isoformat(),
+                         "dedupe_key": f"reminder:{account_id}:{expires_at.isoformat()}:{offset}"},
+            ))
+    except IntegrityError:
+        # The unique key says this reminder went already (a concurrent or earlier run).
+        run.report.skipped += 1
+        return
+    except Exception as error:
+        run.report.errors += 1
+        run.report.error_messages.append(f"reminder {account_id}: {error}"[:500])
+        logger.exception("sweep: reminder for account %s failed", account_id)
+        return
+    run.report.reminders += 1
+
+
+def credits_needed_within(reseller: Reseller, *, now: dt.datetime, days: int) -> int:
+    """Credits the live auto-renewals due within `days` need (at their next plan's price)."""
+    cost = Coalesce(F("next_plan__credit_cost"), F("plan__credit_cost"))
+    duration = Coalesce(F("next_plan__duration_months"), F("plan__duration_months"))
+    total = (
+        ServiceAccount.objects.filter(
+            reseller=reseller, livemode=True,
+            status__in=[AccountStatus.ACTIVE, AccountStatus.GRACE], auto_renew=True,
+            expires_at__lte=now + dt.timedelta(days=days),
+        )
+        .aggregate(total=Sum(cost * F("renewal_period_months") / duration))["total"]
+    )
+    return int(total or 0)
+
+
+def _step_credit_floor(run: _Run, reseller: Reseller, config: SubscriptionSettings) -> None:
+    if config.pk is None:
+        return
+    balance = Reseller.objects.values_list("credit_balance", flat=True).get(pk=reseller.pk)
+    below = config.credit_floor > 0 and balance < config.credit_floor
+    if below == config.credit_floor_alerted or run.dry_run:
+        if run.dry_run and below and not config.credit_floor_alerted:
+            run.report.credit_floor_alerts += 1
+        return
+    with transaction.atomic():
+        locked = SubscriptionSettings.objects.select_for_update().get(pk=config.pk)
+        if not below:
+            # Back at or above the floor: armed for the next crossing.
+            locked.credit_floor_alerted = False
+            locked.save(update_fields=["credit_floor_alerted"])
+            return
+        if locked.credit_floor_alerted:
+            return
+        locked.credit_floor_alerted = True
+        locked.credit_floor_crossings += 1
+        locked.save(update_fields=["credit_floor_alerted", "credit_floor_crossings"])
+        recipients = [a.strip() for a in locked.low_credit_recipients.split(",") if a.strip()]
+        publish(DomainEvent(
+            name="reseller.credit_floor", reseller_id=reseller.pk, livemode=True,
+            payload={
+                "balance": balance, "floor": locked.credit_floor,
+                "crossing": locked.credit_floor_crossings, "recipients": recipients,
+                "needed_7_days": credits_needed_within(reseller, now=run.now, days=7),
+                "needed_30_days": credits_needed_within(reseller, now=run.now, days=30),
+                "now": run.now.isoformat(),
+            },
+        ))
+    run.report.credit_floor_alerts += 1
+
+
+STEPS = [
+    ("auto-renewal", _step_auto_renew),
+    ("dunning", _step_dunning),
+    ("expiry", _step_expire),
+    ("grace over", _step_grace_over),
+    ("termination", _step_terminate),
+    ("reminders", _step_reminders),
+    ("credit floor", _step_credit_floor),
+]
+
+
+def sweep(
+    *,
+    now: dt.datetime | None = None,
+    dry_run: bool = False,
+    reseller_slug: str | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    progress: Progress | None = None,
+) -> SweepReport:
+    """Run every lifecycle step once for every active reseller (or one), at `now`."""
+    now = now or timezone.now()
+    started = time.monotonic()
+    report = SweepReport(dry_run=dry_run)
+    run = _Run(now=now, report=report, dry_run=dry_run, batch_size=batch_size, progress=progress)
+    with sweep_lock() as acquired:
+        if not acquired:
+            report.locked_out = True
+            run.tell("Another sweep is running: nothing done.")
+            return report
+        resellers = Reseller.objects.filter(is_active=True).order_by("pk")
+        if reseller_slug is not None:
+            resellers = resellers.filter(slug=reseller_slug)
+        for reseller in resellers:
+            config = subscription_settings_for(reseller)
+            for name, step in STEPS:
+                step(run, reseller, config)
+                run.tell(f"{reseller.slug}: {name} done ({report.items} items so far)")
+            report.resellers += 1
+    report.seconds = round(time.monotonic() - started, 3)
+    return report
