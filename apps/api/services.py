@@ -473,10 +473,21 @@ def _account_object(account_id: int) -> dict[str, Any] | None:
     }
 
 
+# Domain events whose webhook has another (documented, fixed) name.
+WEBHOOK_NAME_OF = {
+    "account.reminder_due": WebhookEvent.ACCOUNT_EXPIRING,
+    "reseller.credit_floor": WebhookEvent.CREDITS_LOW,
+}
+
+
 def webhook_consume(event: DomainEvent) -> None:
     """Domain-event consumer: an outbox row per subscribed endpoint, in the event's transaction."""
-    if event.name not in WebhookEvent.values:
+    name = WEBHOOK_NAME_OF.get(event.name, event.name)
+    if name not in WebhookEvent.values:
         return
+    if name != event.name:
+        event = DomainEvent(name=name, reseller_id=event.reseller_id, livemode=event.livemode,
+                            payload=_public_payload(name, event.payload))
     # A reseller has a handful of endpoints: filter their events here (works on SQLite too).
     endpoints = [
         endpoint for endpoint in WebhookEndpoint.objects.filter(
@@ -502,6 +513,15 @@ def webhook_consume(event: DomainEvent) -> None:
     )
     ids = [delivery.pk for delivery in deliveries]
     transaction.on_commit(lambda: _enqueue(ids))
+
+
+def _public_payload(name: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """What an integrator sees of an internal event: no recipients, no internal keys."""
+    if name == WebhookEvent.CREDITS_LOW:
+        keys: tuple[str, ...] = ("balance", "floor", "needed_7_days", "needed_30_days")
+    else:
+        keys = ("account_id", "offset_days")
+    return {key: payload[key] for key in keys if key in payload}
 
 
 def _enqueue(ids: list[int], countdown: float = 0) -> None:

@@ -19,6 +19,7 @@ from apps.credits.selectors import credits_balance
 from apps.subscriptions import selectors as subs
 from apps.subscriptions import services as subs_services
 from apps.subscriptions.models import ServiceAccount
+from apps.subscriptions.selectors import subscription_settings_for
 
 from . import serializers as s
 from . import services
@@ -334,7 +335,7 @@ class CreditsBalanceView(ApiView):
          example={"balance": 120, "floor": 20, "livemode": True})
     def get(self, request: Request) -> Response:
         balance = credits_balance(self.reseller, actor=self.actor, livemode=self.livemode)
-        floor = getattr(self.reseller, "credit_floor", None)
+        floor = subscription_settings_for(self.reseller).credit_floor or None
         return Response({"balance": balance, "floor": floor, "livemode": self.livemode})
 
 
