@@ -113,6 +113,8 @@ AUTHENTICATION_BACKENDS = [
 LOGIN_URL = "dashboard:signin"
 LOGIN_REDIRECT_URL = "dashboard:overview"
 # Repeated failed sign-ins lock out the email and address pair for a while.
+# No banner on every command.
+AXES_VERBOSE = False
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=1.0)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]

@@ -67,9 +67,9 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
         self.stdout.write(
             f"Logins (password: {password}):\n"
-            f"  provider admin:   {admin.email}   (http://127.0.0.1:8000/admin/)\n"
-            "  reseller owner:   owner@demo.example\n"
+            "  reseller owner:   owner@demo.example     (the dashboard, at /)\n"
             "  support agent:    support@demo.example\n"
+            f"  provider admin:   {admin.email}   (the provider's admin, at /admin/)\n"
             "  (every role: owner, admin, billing, support, viewer @demo.example "
             "and @demo-two.example)"
         )
@@ -174,8 +174,10 @@ class Command(BaseCommand):
         account, _ = account_create(actor=SEED, subscriber=subscriber, plan=plan, now=created,
                                     auto_renew=rng.random() < 0.7)
         for n in range(1, periods):
-            account_renew(actor=SEED, account=account, now=add_months(created, n *
-                                                                     plan.duration_months),
+            # Renewed a few days before each expiry, and never in the future.
+            renewed_at = min(add_months(created, n * plan.duration_months)
+                             - dt.timedelta(days=3), today - dt.timedelta(hours=periods - n))
+            account_renew(actor=SEED, account=account, now=renewed_at,
                           idempotency_key=f"seed:{n}")
         self._settle_status(account, rng, offset_days, today)
 
