@@ -106,9 +106,7 @@ def on_domain_event(event: DomainEvent) -> None:
     now = _event_time(payload)
     if name == "account.renewed" and payload.get("from_status") in ("grace", "suspended"):
         kind: str | None = Event.REACTIVATED
-    elif name == "account.renewal_queued" or (
-        name == "account.created" and _activation_will_wait(event)
-    ):
+    elif name in ("account.renewal_queued", "account.activation_queued"):
         _pending_credits(event, now)
         return
     elif name == "reseller.credit_floor":
@@ -142,17 +140,6 @@ def on_domain_event(event: DomainEvent) -> None:
     )
 
 
-def _activation_will_wait(event: DomainEvent) -> bool:
-    """At account.created the activation is not tried yet: it waits if the balance is short."""
-    data = AccountEvent.objects.filter(pk=event.payload.get("event_id") or 0).values_list(
-        "data", flat=True
-    ).first() or {}
-    balance = Reseller.objects.filter(pk=event.reseller_id).values_list(
-        "credit_balance" if event.livemode else "test_credit_balance", flat=True
-    ).first() or 0
-    return int(balance) < int(data.get("credits", 0))
-
-
 def _pending_credits(event: DomainEvent, now: dt.datetime) -> None:
     account = ServiceAccount.objects.select_related("subscriber", "plan", "reseller").get(
         pk=event.payload["account_id"]
@@ -164,7 +151,7 @@ def _pending_credits(event: DomainEvent, now: dt.datetime) -> None:
     operation = account.pending_operations.filter(status="waiting").first()
     context = {
         **_account_context(account, reseller),
-        "operation": "activation" if event.name == "account.created" else "renewal",
+        "operation": "activation" if event.name == "account.activation_queued" else "renewal",
         "credits_needed": operation.credits if operation else data.get("credits", 0),
         "balance": reseller.balance(livemode=account.livemode),
     }

@@ -456,6 +456,7 @@ def _event(
                 "event_id": event.pk,
                 "from_status": from_status,
                 "to_status": account.status,
+                "now": now.isoformat(),
             },
         )
     )
@@ -561,8 +562,8 @@ def _account_create_once(
         livemode=subscriber.livemode,
         created_at=now,
     )
-    _event(account, action=EventAction.CREATE, actor=actor, now=now, from_status="",
-           data={"plan": plan.pk, "months": months, "credits": cost})
+    created = _event(account, action=EventAction.CREATE, actor=actor, now=now, from_status="",
+                     data={"plan": plan.pk, "months": months, "credits": cost})
     try:
         # Optimistic: activate, and let the atomic balance UPDATE decide.
         with transaction.atomic():
@@ -587,6 +588,13 @@ def _account_create_once(
             operation.status = OperationStatus.COMPLETED
             operation.completed_at = now
             operation.save(update_fields=["status", "completed_at"])
+        else:
+            publish(DomainEvent(
+                name="account.activation_queued", reseller_id=account.reseller_id,
+                livemode=account.livemode,
+                payload={"account_id": account.pk, "subscriber_id": account.subscriber_id,
+                         "event_id": created.pk, "credits": cost, "now": now.isoformat()},
+            ))
     _audit_account(actor, account, "create", {}, now)
     return account
 
