@@ -429,3 +429,23 @@ def test_settings_and_subscriber_queries_do_not_grow_with_rows(
     add(6)
     for url, limit in zip(urls, few, strict=True):
         assert count(url, limit) <= limit
+
+
+# ---------------------------------------------------------------- 8. Spanish
+
+
+def test_new_pages_speak_spanish(world, signed_in):
+    client = signed_in(world.reseller, "owner")
+    client.post("/i18n/setlang/", {"language": "es", "next": "/"})
+    settings_page = client.get(reverse("dashboard:settings")).content.decode()
+    for text in ("Plantillas de correo", "Claves API", "Puerto SMTP",
+                 "Mínimo de créditos (aviso cuando el saldo baja de él; 0 = desactivado)",
+                 "Bienvenida (con credenciales)", "Servidor SMTP"):
+        assert text in settings_page, text
+    page = client.get(reverse("dashboard:subscriber", args=[world.subscriber.pk]))
+    text = page.content.decode()
+    assert "No enviado: no hay envío de correo configurado" in text
+    assert "Se renueva" in text
+    overview = client.get("/").content.decode()
+    assert "No hay envío de correo configurado: 1 correo a tus suscriptores no se envió." \
+        in overview
