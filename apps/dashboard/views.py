@@ -25,8 +25,9 @@ from apps.accounts.permissions import Perm
 from apps.accounts.selectors import staff_of
 from apps.accounts.services import reseller_update, staff_remove, staff_set_role
 from apps.api import services as api_services
-from apps.api.models import ApiKey, WebhookDelivery, WebhookEndpoint
+from apps.api.models import ApiKey, ExternalPayment, WebhookDelivery, WebhookEndpoint
 from apps.audit.selectors import audit_entries
+from apps.core.currencies import format_minor
 from apps.core.errors import DomainError
 from apps.credits.selectors import LedgerFilter, credits_ledger
 from apps.crm import selectors as crm_selectors
@@ -322,10 +323,19 @@ def _subscriber_context(ctx: Context, subscriber: Subscriber, request: HttpReque
         .filter(account_id__in=[a.pk for a in accounts])
         .defer("text_encrypted", "html_encrypted")[:50]
     )
+    payments = []
+    if ctx.can(Perm.CREDITS_VIEW):
+        payments = [
+            (p, format_minor(p.amount, p.currency)) for p in
+            ExternalPayment.objects.filter(reseller=ctx.reseller, livemode=True,
+                                           account_id__in=[a.pk for a in accounts])
+            .select_related("account").order_by("-paid_at", "-id")[:50]
+        ]
     return {
         "subscriber": subscriber,
         "accounts": accounts,
         "notifications": notifications,
+        "payments": payments,
         "renewal_sources": forms.renewal_source_choices(),
         "events": events,
         "ledger": ledger,

@@ -449,3 +449,18 @@ def test_new_pages_speak_spanish(world, signed_in):
     overview = client.get("/").content.decode()
     assert "No hay envío de correo configurado: 1 correo a tus suscriptores no se envió." \
         in overview
+
+
+def test_subscriber_page_lists_payments_recorded_through_the_api(world, signed_in):
+    from apps.api.services import payment_record
+
+    grant(world.reseller, 5)
+    payment_record(actor=SYSTEM, reseller=world.reseller, livemode=True,
+                   account_id=world.account.pk, amount=999, currency="EUR",
+                   reference="INV-1001", paid_at=timezone.now())
+    page = signed_in(world.reseller, "billing").get(
+        reverse("dashboard:subscriber", args=[world.subscriber.pk])).content.decode()
+    assert 'data-testid="payment"' in page and "9.99 EUR" in page and "INV-1001" in page
+    page = signed_in(world.reseller, "support").get(
+        reverse("dashboard:subscriber", args=[world.subscriber.pk])).content.decode()
+    assert "INV-1001" not in page  # billing history is for roles that see credits
