@@ -6,7 +6,12 @@ the pages through Django's test client (middleware, session, templates) and
 prints one JSON object:
 
     {"accounts", "subscriber_list_p95_ms", "filtered_list_p95_ms",
-     "subscriber_page_p95_ms", "queries_per_page", ...}
+     "subscriber_page_p95_ms", "queries_per_page", "overview_p95_ms",
+     "settings_page_p95_ms", "billing_page_p95_ms", "outbox_rows", ...}
+
+Every account has its welcome email in the outbox (1 in 97 failed), so the
+subscriber page's notifications, the overview's email banner and the credit
+figures read a full-size outbox.
 
 Run by hand:  .venv/bin/python bench/dashboard.py [--accounts 1000000] [--samples 30]
 A database already filled with the same number of accounts is reused.
@@ -62,6 +67,7 @@ def fill(n: int) -> dict[str, Any]:
     if reseller is not None:
         have = reseller.service_accounts.count()
         if have == n:
+            fill_outbox(reseller)
             return {"reseller": reseller, "filled_seconds": 0.0}
         raise SystemExit(f"The bench database holds {have} accounts, not {n}: drop it first.")
     started = time.perf_counter()
@@ -91,7 +97,7 @@ def fill(n: int) -> dict[str, Any]:
             INSERT INTO subscriptions_serviceaccount
               (reseller_id, subscriber_id, plan_id, username, password_encrypted, status,
                pending_reason, starts_at, expires_at, status_changed_at, auto_renew,
-               renewal_period_months, livemode, created_at, updated_at)
+               renewal_period_months, renewal_source, livemode, created_at, updated_at)
             SELECT s.reseller_id, s.id, ({plan_ids})[1 + (s.id %% 4)], 'user' || s.id, %s,
                    CASE WHEN s.id %% 50 = 0 THEN 'grace'
                         WHEN s.id %% 37 = 0 THEN 'suspended'
@@ -100,7 +106,9 @@ def fill(n: int) -> dict[str, Any]:
                    '',
                    now() - interval '30 days',
                    now() + ((s.id %% 400) - 30) * interval '1 day' + interval '1 hour',
-                   now(), s.id %% 7 <> 0, 1, true, now(), now()
+                   now(), s.id %% 7 <> 0, 1,
+                   CASE WHEN s.id %% 7 <> 0 THEN 'complimentary' ELSE 'external' END,
+                   true, now(), now()
             FROM subscriptions_subscriber s WHERE s.reseller_id = %s
             """,
             [secret, reseller.pk],
@@ -109,7 +117,38 @@ def fill(n: int) -> dict[str, Any]:
         # pending lists flushed so that the trigram indexes are planned at all.
         cursor.execute("VACUUM ANALYZE subscriptions_subscriber")
         cursor.execute("VACUUM ANALYZE subscriptions_serviceaccount")
+    fill_outbox(reseller)
     return {"reseller": reseller, "filled_seconds": round(time.perf_counter() - started, 1)}
+
+
+def fill_outbox(reseller: Any) -> None:
+    """One welcome email per account in the outbox (sent, a few failed), as activation writes."""
+    from django.db import connection
+
+    from apps.core import crypto
+    from apps.notifications.models import OutboxMessage
+
+    if OutboxMessage.objects.filter(reseller=reseller).exists():
+        return
+    body = crypto.encrypt("Welcome. Username: user Password: bench-password")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO notifications_outboxmessage
+              (reseller_id, livemode, event, dedupe_key, account_id, recipient, subject,
+               text_encrypted, html_encrypted, status, attempts, next_attempt_at, last_error,
+               provider_message_id, created_at, sent_at)
+            SELECT a.reseller_id, true, 'welcome', 'welcome:bench:' || a.id, a.id,
+                   'person' || a.subscriber_id || '@mail.example', 'Your account is ready',
+                   %s, '', CASE WHEN a.id %% 97 = 0 THEN 'failed' ELSE 'sent' END, 1,
+                   a.created_at, CASE WHEN a.id %% 97 = 0 THEN '550 mailbox unavailable'
+                   ELSE '' END, '', a.created_at,
+                   CASE WHEN a.id %% 97 = 0 THEN NULL ELSE a.created_at END
+            FROM subscriptions_serviceaccount a WHERE a.reseller_id = %s
+            """,
+            [body, reseller.pk],
+        )
+        cursor.execute("VACUUM ANALYZE notifications_outboxmessage")
 
 
 def main() -> None:
@@ -139,6 +178,7 @@ def main() -> None:
     reseller = filled["reseller"]
 
     from apps.accounts.models import User
+    from apps.notifications.models import OutboxMessage
     from apps.subscriptions.models import ServiceAccount
 
     client = Client()
@@ -178,6 +218,9 @@ def main() -> None:
     for params in filters.values():
         filtered_samples += timed("/subscribers/", params)
     page_samples = timed(f"/subscribers/{middle.subscriber_id}/")
+    overview_samples = timed("/")
+    settings_samples = timed("/settings/")
+    billing_samples = timed("/billing/")
 
     with CaptureQueriesContext(connection) as list_queries:
         client.get("/subscribers/", {"status": "active"})
@@ -191,6 +234,10 @@ def main() -> None:
         "subscriber_page_p95_ms": p95(page_samples),
         "queries_per_page": len(list_queries.captured_queries),
         "subscriber_page_queries": len(page_queries.captured_queries),
+        "overview_p95_ms": p95(overview_samples),
+        "settings_page_p95_ms": p95(settings_samples),
+        "billing_page_p95_ms": p95(billing_samples),
+        "outbox_rows": OutboxMessage.objects.filter(reseller=reseller).count(),
         "filtered_p95_ms_by_filter": per_filter,
         "median_list_ms": round(statistics.median(list_samples), 1),
         "samples_per_url": args.samples,

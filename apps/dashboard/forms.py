@@ -57,10 +57,13 @@ class NewAccountForm(forms.Form):
     email = forms.EmailField(label=_("New subscriber's email"), required=False)
     plan = forms.TypedChoiceField(label=_("Plan"), coerce=int)
     months = forms.IntegerField(label=_("Months"), min_value=1, max_value=120, initial=1)
+    renewal_source = forms.ChoiceField(label=_("How it renews"), choices=[],
+                                       initial="complimentary", required=False)
 
     def __init__(self, *args: object, plans: list[tuple[int, str]], **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.fields["plan"].choices = plans  # type: ignore[attr-defined]
+        self.fields["renewal_source"].choices = renewal_source_choices()  # type: ignore[attr-defined]
 
     def clean(self) -> dict[str, object]:
         data = super().clean() or {}
@@ -163,3 +166,123 @@ class ResellerSettingsForm(forms.Form):
 
 class TestEmailForm(forms.Form):
     to = forms.EmailField(label=_("Send a test email to"))
+
+
+class SubscriptionSettingsForm(forms.Form):
+    """The lifecycle settings; the service validates and saves them together or not at all."""
+
+    reminder_offsets = forms.CharField(
+        label=_("Reminder days before expiry (comma separated, 0 = the expiry day)"),
+        max_length=200, required=False)
+    grace_hours = forms.IntegerField(label=_("Grace period after expiry (hours)"), min_value=0)
+    termination_after_days = forms.IntegerField(
+        label=_("Days from suspension to termination"), min_value=0)
+    renewal_lead_days = forms.IntegerField(
+        label=_("Renew this many days before expiry"), min_value=0)
+    dunning_reminder_days = forms.IntegerField(
+        label=_("Failed payment: days to the reminder"), min_value=0)
+    dunning_suspend_days = forms.IntegerField(
+        label=_("Failed payment: days to the suspension"), min_value=0)
+    dunning_terminate_days = forms.IntegerField(
+        label=_("Failed payment: days to the termination"), min_value=0)
+    credit_floor = forms.IntegerField(
+        label=_("Credit floor (alert when the balance falls below it; 0 = off)"), min_value=0)
+    low_credit_recipients = forms.CharField(
+        label=_("Who gets the credit floor alert (emails, comma separated)"), max_length=1000,
+        required=False)
+
+
+class NotificationSettingsForm(forms.Form):
+    """Which emails go out, from whom and how; an empty secret keeps the stored one."""
+
+    enabled_events = forms.MultipleChoiceField(
+        label=_("Emails to send"), required=False, widget=forms.CheckboxSelectMultiple,
+        choices=[])
+    sender_name = forms.CharField(label=_("Sender name"), max_length=120, required=False)
+    sender_email = forms.EmailField(label=_("Sender email"), required=False)
+    delivery = forms.ChoiceField(label=_("Delivery"), choices=[])
+    smtp_host = forms.CharField(label=_("SMTP host"), max_length=255, required=False)
+    smtp_port = forms.IntegerField(label=_("SMTP port"), min_value=1, max_value=65535,
+                                   initial=587)
+    smtp_username = forms.CharField(label=_("SMTP user"), max_length=255, required=False)
+    smtp_password = forms.CharField(
+        label=_("SMTP password (leave empty to keep the saved one)"), required=False,
+        strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+    smtp_security = forms.ChoiceField(label=_("SMTP security (TLS)"), choices=[])
+    esp_name = forms.ChoiceField(label=_("Email service"), required=False, choices=[])
+    esp_api_key = forms.CharField(
+        label=_("Email service API key (leave empty to keep the saved one)"), required=False,
+        strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        from apps.notifications.models import ESP_CHOICES, Delivery, Event, SmtpSecurity
+
+        super().__init__(*args, **kwargs)
+        self.fields["enabled_events"].choices = translated(  # type: ignore[attr-defined]
+            [(v, label) for v, label in Event.choices if v != Event.TEST])
+        self.fields["delivery"].choices = translated(Delivery.choices)  # type: ignore[attr-defined]
+        self.fields["smtp_security"].choices = translated(  # type: ignore[attr-defined]
+            SmtpSecurity.choices)
+        self.fields["esp_name"].choices = [("", "-"), *ESP_CHOICES]  # type: ignore[attr-defined]
+
+
+class TemplateForm(forms.Form):
+    """A reseller's own version of one event's email, previewed before it is saved."""
+
+    event = forms.ChoiceField(label=_("Email"), choices=[])
+    subject = forms.CharField(label=_("Subject"), max_length=255)
+    text = forms.CharField(label=_("Text body"), widget=forms.Textarea(attrs={"rows": 8}))
+    html = forms.CharField(label=_("HTML body (optional)"), required=False,
+                           widget=forms.Textarea(attrs={"rows": 6}))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        from apps.notifications.models import Event
+
+        super().__init__(*args, **kwargs)
+        self.fields["event"].choices = translated(Event.choices)  # type: ignore[attr-defined]
+
+
+class RenewalSourceForm(forms.Form):
+    renewal_source = forms.ChoiceField(label=_("How it renews"), choices=[])
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["renewal_source"].choices = renewal_source_choices()  # type: ignore[attr-defined]
+
+
+def renewal_source_choices() -> list[tuple[str, Any]]:
+    return [
+        ("complimentary", _("On my credits, automatically (complimentary)")),
+        ("external", _("By my billing system, through the API (external)")),
+    ]
+
+
+class ApiKeyForm(forms.Form):
+    name = forms.CharField(label=_("Key name"), max_length=100)
+    mode = forms.ChoiceField(label=_("Mode"), choices=[("live", _("Live")), ("test", _("Test"))])
+    scopes = forms.MultipleChoiceField(label=_("Scopes"), widget=forms.CheckboxSelectMultiple,
+                                       choices=[])
+    expires_at = forms.DateField(label=_("Expires on (optional)"), required=False,
+                                 widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        from apps.api.models import Scope
+
+        kwargs.setdefault("auto_id", "key_%s")
+        super().__init__(*args, **kwargs)
+        self.fields["scopes"].choices = Scope.choices  # type: ignore[attr-defined]
+
+
+class WebhookForm(forms.Form):
+    url = forms.URLField(label=_("Endpoint URL (https)"), max_length=500, assume_scheme="https")
+    events = forms.MultipleChoiceField(label=_("Events"), widget=forms.CheckboxSelectMultiple,
+                                       choices=[])
+    mode = forms.ChoiceField(label=_("Mode"), choices=[("live", _("Live")), ("test", _("Test"))])
+    description = forms.CharField(label=_("Description"), max_length=200, required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        from apps.api.models import WebhookEvent
+
+        kwargs.setdefault("auto_id", "hook_%s")
+        super().__init__(*args, **kwargs)
+        self.fields["events"].choices = WebhookEvent.choices  # type: ignore[attr-defined]

@@ -28,8 +28,9 @@ from apps.subscriptions.models import (
     ServiceAccount,
     Subscriber,
 )
-from apps.subscriptions.selectors import account_list, renewal_queue
+from apps.subscriptions.selectors import account_list, renewal_queue, subscription_settings_for
 from apps.subscriptions.services import credits_for
+from apps.subscriptions.sweep import credits_needed_within
 
 PAGE_SIZE = 50
 COUNT_CAP = 1000
@@ -170,30 +171,12 @@ def accounts_for_export(
     )
 
 
-def _credits_due(accounts: QuerySet[ServiceAccount]) -> int:
-    """Credits the renewals of these accounts will take, grouped so the cost is per plan mix."""
-    total = 0
-    groups = (
-        accounts.order_by()
-        .values("plan__credit_cost", "plan__duration_months", "plan__name",
-                "next_plan__credit_cost", "next_plan__duration_months",
-                "renewal_period_months")
-        .annotate(n=Count("id"))
-    )
-    for group in groups:
-        cost = group["next_plan__credit_cost"] or group["plan__credit_cost"]
-        duration = group["next_plan__duration_months"] or group["plan__duration_months"]
-        months = group["renewal_period_months"]
-        periods = max(1, -(-months // duration))
-        total += cost * periods * group["n"]
-    return total
-
-
 @dataclass
 class Overview:
     balance: int
     credits_due_7: int
     credits_due_30: int
+    credit_floor: int
     waiting_credits: int
     queue_by_reason: dict[str, int]
     expiring_7: list[ServiceAccount]
@@ -211,7 +194,6 @@ def overview(reseller: Reseller, *, actor: Actor, now: dt.datetime | None = None
         reseller=reseller, livemode=True, auto_renew=True,
         status__in=[AccountStatus.ACTIVE, AccountStatus.GRACE],
     )
-    due_7 = renewing.filter(expires_at__lte=now + dt.timedelta(days=7))
     due_30 = renewing.filter(expires_at__lte=now + dt.timedelta(days=30))
     waiting = PendingOperation.objects.filter(
         reseller=reseller, livemode=True, status=OperationStatus.WAITING
@@ -250,8 +232,10 @@ def overview(reseller: Reseller, *, actor: Actor, now: dt.datetime | None = None
     )
     return Overview(
         balance=fresh.credit_balance,
-        credits_due_7=_credits_due(due_7),
-        credits_due_30=_credits_due(due_30),
+        # The sweep's own figures: what the credit-floor alert and the balance endpoint say.
+        credits_due_7=credits_needed_within(reseller, now=now, days=7),
+        credits_due_30=credits_needed_within(reseller, now=now, days=30),
+        credit_floor=subscription_settings_for(reseller).credit_floor,
         waiting_credits=waiting,
         queue_by_reason=by_reason,
         expiring_7=list(expiring[:10]),

@@ -1,8 +1,10 @@
-"""Dashboard-only writes: security rules, staff invitations, emails the panel sends itself.
+"""Dashboard-only writes: security rules, staff invitations, the emails staff send by hand.
 
-The notifications issue brings the outbox and the reseller's own email
-settings; until then the welcome, reminder and test emails go through
-Django's EMAIL_BACKEND and say plainly whether they were sent.
+Emails to subscribers (welcome, reminder) and the test email go through
+apps.notifications: an outbox row rendered from the reseller's templates and
+delivered with the reseller's own email settings, whose status the pages show.
+Staff invitations are the panel's own sign-in email, like the password reset:
+they go through Django's EMAIL_BACKEND.
 """
 
 from __future__ import annotations
@@ -24,17 +26,19 @@ from django.utils.http import urlsafe_base64_encode
 from apps.accounts.models import Reseller, StaffMembership, User
 from apps.accounts.permissions import Perm, authorize
 from apps.accounts.services import staff_set_role
-from apps.audit.models import AuditEntry
 from apps.audit.services import audit_record
 from apps.core.actors import Actor
 from apps.core.errors import ValidationError
+from apps.notifications.consumers import _account_context
+from apps.notifications.models import Event, OutboxMessage, OutboxStatus
+from apps.notifications.services import TestEmailResult, outbox_enqueue, send_test_email
 from apps.subscriptions.models import ServiceAccount
 
 from .models import ResellerSecurity
 
 log = logging.getLogger(__name__)
 
-# Backends that deliver nothing anywhere a subscriber could read it.
+# Backends that deliver nothing anywhere a person could read it.
 UNDELIVERED_BACKENDS = {
     "django.core.mail.backends.console.EmailBackend",
     "django.core.mail.backends.dummy.EmailBackend",
@@ -43,47 +47,52 @@ UNDELIVERED_BACKENDS = {
 
 
 class EmailOutcome(enum.StrEnum):
+    """What became of one email, read from its outbox row (or of an invitation)."""
+
     SENT = "sent"
     QUEUED = "queued"
     NOT_CONFIGURED = "not_configured"
     FAILED = "failed"
     NO_ADDRESS = "no_address"
+    DISABLED = "disabled"
+    NOT_SENT = "not_sent"
 
 
-def email_delivery_configured() -> bool:
+def outcome_of(row: OutboxMessage | None) -> EmailOutcome:
+    """The outbox row's state in the words the pages use; no row means no recipient."""
+    if row is None:
+        return EmailOutcome.NO_ADDRESS
+    return {
+        OutboxStatus.SENT: EmailOutcome.SENT,
+        OutboxStatus.QUEUED: EmailOutcome.QUEUED,
+        OutboxStatus.SENDING: EmailOutcome.QUEUED,
+        OutboxStatus.NOT_SENT_NO_EMAIL_BACKEND: EmailOutcome.NOT_CONFIGURED,
+        OutboxStatus.FAILED: EmailOutcome.FAILED,
+        OutboxStatus.DISABLED: EmailOutcome.DISABLED,
+    }.get(OutboxStatus(row.status), EmailOutcome.NOT_SENT)
+
+
+def panel_email_configured() -> bool:
     return settings.EMAIL_BACKEND not in UNDELIVERED_BACKENDS
 
 
-EMAIL_ACTIONS = ["account.welcome_email", "account.reminder_email", "settings.test_email"]
-
-
-def email_delivery_health(reseller: Reseller) -> str:
-    """"not_configured", "failing" (the panel's last email to a subscriber or a test failed), or "ok".
-
-    The notification outbox (when it lands) is the fuller source; until then
-    the audit rows of the emails the dashboard sends say how the last one went.
-    """
-    if not email_delivery_configured():
-        return "not_configured"
-    last = (
-        AuditEntry.objects.filter(reseller=reseller, action__in=EMAIL_ACTIONS)
-        .order_by("-id").values_list("after", flat=True).first()
-    )
-    if isinstance(last, dict) and last.get("outcome") == EmailOutcome.FAILED:
-        return "failing"
-    return "ok"
-
-
-def _send(subject: str, body: str, to: str) -> EmailOutcome:
+def _panel_send(subject: str, body: str, to: str) -> EmailOutcome:
+    """The panel's own email (staff invitations) through Django's EMAIL_BACKEND."""
     if not to:
         return EmailOutcome.NO_ADDRESS
-    configured = email_delivery_configured()
+    configured = panel_email_configured()
     try:
         send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [to])
     except Exception:
         log.exception("email to %s failed", to)
         return EmailOutcome.FAILED
     return EmailOutcome.SENT if configured else EmailOutcome.NOT_CONFIGURED
+
+
+def welcome_row(account: ServiceAccount) -> OutboxMessage | None:
+    """The latest welcome email of the account (the one activation wrote, or a resend)."""
+    return (OutboxMessage.objects.filter(account=account, event=Event.WELCOME)
+            .order_by("-created_at", "-id").first())
 
 
 @transaction.atomic
@@ -127,53 +136,69 @@ def staff_invite(
         f"{actor.label} invited you to the billing panel of {reseller.name}.\n\n"
         + (f"Set your password here: {link}\n" if created else "Sign in with your password.\n")
     )
-    outcome = _send(f"Invitation: {reseller.name}", body, email)
+    outcome = _panel_send(f"Invitation: {reseller.name}", body, email)
     return membership, outcome
 
 
-def welcome_send(*, actor: Actor, account: ServiceAccount, password: str | None = None
-                 ) -> EmailOutcome:
-    """The welcome email with the credentials; authorized like a credentials reveal."""
+def welcome_send(*, actor: Actor, account: ServiceAccount, now: dt.datetime | None = None
+                 ) -> OutboxMessage | None:
+    """Send the welcome email (with the credentials) again, through the outbox.
+
+    Authorized like a credentials reveal. One resend per account per minute: a
+    double click or a retried request finds the same row instead of a second email.
+    """
     from apps.subscriptions.selectors import account_credentials
 
+    now = now or timezone.now()
     reseller = Reseller.objects.get(pk=account.reseller_id)
-    if password is None:
-        _, password = account_credentials(reseller, actor=actor, account_id=account.pk)
-    else:
-        authorize(actor, reseller, Perm.ACCOUNT_CREATE)
-    body = (
-        f"Welcome to {reseller.name}.\n\nUsername: {account.username}\nPassword: {password}\n"
-    )
-    outcome = _send(f"Your {reseller.name} account", body, account.subscriber.email)
-    audit_record(actor=actor, reseller_id=reseller.pk, action="account.welcome_email",
-                 obj=account, after={"outcome": outcome.value})
-    return outcome
+    _, password = account_credentials(reseller, actor=actor, account_id=account.pk)
+    account = ServiceAccount.objects.select_related("subscriber", "plan").get(pk=account.pk)
+    recipient = account.subscriber.email if account.livemode else reseller.contact_email
+    with transaction.atomic():
+        row = outbox_enqueue(
+            reseller=reseller, livemode=account.livemode, event=Event.WELCOME,
+            dedupe_key=f"{Event.WELCOME}:resend:{account.pk}:{now:%Y%m%d%H%M}",
+            recipient=recipient,
+            context={**_account_context(account, reseller), "password": password},
+            account_id=account.pk, now=now,
+        )
+        audit_record(actor=actor, reseller_id=reseller.pk, action="account.welcome_email",
+                     obj=account, after={"outcome": outcome_of(row).value,
+                                         "outbox_id": row.pk if row else None}, now=now)
+    return row
 
 
 def reminders_send(
-    *, actor: Actor, reseller: Reseller, accounts: Iterable[ServiceAccount]
+    *, actor: Actor, reseller: Reseller, accounts: Iterable[ServiceAccount],
+    now: dt.datetime | None = None,
 ) -> dict[str, int]:
-    """A renewal reminder to each account's subscriber; counts per outcome."""
+    """A renewal reminder to each account's subscriber, through the outbox; counts per outcome.
+
+    At most one hand-sent reminder per account and day, whatever is clicked twice.
+    """
     authorize(actor, reseller, Perm.SUBSCRIBER_MANAGE)
+    now = now or timezone.now()
     counts: dict[str, int] = {}
-    for account in accounts:
-        expiry = account.expires_at.date().isoformat() if account.expires_at else "-"
-        outcome = _send(
-            f"Your {reseller.name} subscription",
-            f"Your account {account.username} expires on {expiry}. "
-            "Contact us to renew it.\n",
-            account.subscriber.email,
-        )
-        audit_record(actor=actor, reseller_id=reseller.pk, action="account.reminder_email",
-                     obj=account, after={"outcome": outcome.value})
-        counts[outcome.value] = counts.get(outcome.value, 0) + 1
+    with transaction.atomic():
+        for account in accounts:
+            if account.reseller_id != reseller.pk:
+                continue
+            days_left = max((account.expires_at - now).days, 0) if account.expires_at else 0
+            recipient = account.subscriber.email if account.livemode else reseller.contact_email
+            row = outbox_enqueue(
+                reseller=reseller, livemode=account.livemode, event=Event.RENEWAL_REMINDER,
+                dedupe_key=f"{Event.RENEWAL_REMINDER}:manual:{account.pk}:{now:%Y-%m-%d}",
+                recipient=recipient,
+                context={**_account_context(account, reseller), "days_left": days_left},
+                account_id=account.pk, now=now,
+            )
+            outcome = outcome_of(row)
+            audit_record(actor=actor, reseller_id=reseller.pk, action="account.reminder_email",
+                         obj=account, after={"outcome": outcome.value}, now=now)
+            counts[outcome.value] = counts.get(outcome.value, 0) + 1
     return counts
 
 
-def test_email_send(*, actor: Actor, reseller: Reseller, to: str) -> EmailOutcome:
-    authorize(actor, reseller, Perm.SETTINGS_MANAGE)
-    outcome = _send("Test email from the billing panel",
-                    "If you read this, email delivery works.\n", to)
-    audit_record(actor=actor, reseller_id=reseller.pk, action="settings.test_email",
-                 obj=reseller, after={"to": to, "outcome": outcome.value})
-    return outcome
+def test_email_send(*, actor: Actor, reseller: Reseller, to: str) -> TestEmailResult:
+    """Send a test email now with the reseller's settings: success or the server's own error."""
+    return send_test_email(actor=actor, reseller=reseller, to=to)

@@ -15,6 +15,7 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -23,14 +24,33 @@ from apps.accounts.models import StaffMembership, User
 from apps.accounts.permissions import Perm
 from apps.accounts.selectors import staff_of
 from apps.accounts.services import reseller_update, staff_remove, staff_set_role
+from apps.api import services as api_services
+from apps.api.models import ApiKey, ExternalPayment, WebhookDelivery, WebhookEndpoint
 from apps.audit.selectors import audit_entries
+from apps.core.currencies import format_minor
 from apps.core.errors import DomainError
 from apps.credits.selectors import LedgerFilter, credits_ledger
 from apps.crm import selectors as crm_selectors
 from apps.crm import services as crm
 from apps.crm.models import AccountFollowUp
+from apps.notifications.models import (
+    Event,
+    NotificationSettings,
+    NotificationTemplate,
+    OutboxMessage,
+    OutboxStatus,
+)
+from apps.notifications.rendering import _default_sources, template_check, template_preview
+from apps.notifications.selectors import email_delivery_warning, outbox_list, reseller_settings_get
+from apps.notifications.services import (
+    delivery_configured,
+    notification_settings_for,
+    notification_settings_update,
+    notification_template_save,
+)
 from apps.subscriptions import selectors as subs
 from apps.subscriptions import services as subs_services
+from apps.subscriptions.lifecycle import account_set_renewal_source, subscription_settings_update
 from apps.subscriptions.models import (
     AccountEvent,
     AccountStatus,
@@ -39,6 +59,7 @@ from apps.subscriptions.models import (
     Subscriber,
 )
 from apps.subscriptions.selectors import QueueReason
+from apps.subscriptions.sweep import credits_needed_within
 
 from . import forms
 from . import services as dash_services
@@ -105,7 +126,8 @@ def overview_view(request: HttpRequest, ctx: Context) -> HttpResponse:
     ]
     return _page(request, ctx, "dashboard/overview.html", data=data, chart=chart,
                  reasons=[(key, label, data.queue_by_reason.get(key, 0)) for key, label in reasons],
-                 email_health=dash_services.email_delivery_health(ctx.reseller))
+                 email_warning=email_delivery_warning(ctx.reseller, actor=ctx.actor),
+                 email_configured=delivery_configured(notification_settings_for(ctx.reseller.pk)))
 
 
 def _ledger_filter(form: forms.LedgerFilterForm) -> LedgerFilter:
@@ -131,7 +153,10 @@ def billing_view(request: HttpRequest, ctx: Context) -> HttpResponse:
     query.pop("page", None)
     return _page(request, ctx, "dashboard/billing.html", form=form, page=page,
                  query=query.urlencode(),
-                 balance=type(ctx.reseller).objects.get(pk=ctx.reseller.pk).credit_balance)
+                 balance=type(ctx.reseller).objects.get(pk=ctx.reseller.pk).credit_balance,
+                 credit_floor=reseller_settings_get(ctx.reseller, actor=ctx.actor).credit_floor,
+                 due_7=credits_needed_within(ctx.reseller, now=timezone.now(), days=7),
+                 due_30=credits_needed_within(ctx.reseller, now=timezone.now(), days=30))
 
 
 class _Echo:
@@ -224,7 +249,8 @@ def subscribers_bulk_view(request: HttpRequest, ctx: Context) -> HttpResponse:
     if not ids:
         messages.error(request, _("Select at least one account."))
         return _back(request, back)
-    accounts = list(subs.account_list(ctx.reseller, actor=ctx.actor).filter(pk__in=ids))
+    accounts = list(subs.account_list(ctx.reseller, actor=ctx.actor).filter(pk__in=ids)
+                    .select_related("subscriber", "plan"))
     if action == "extend":
         if not ctx.can(Perm.ACCOUNT_RENEW):
             raise DjangoPermissionDenied
@@ -291,9 +317,26 @@ def _subscriber_context(ctx: Context, subscriber: Subscriber, request: HttpReque
         "marketing_consent": subscriber.marketing_consent,
         "marketing_consent_source": subscriber.marketing_consent_source,
     })
+    notifications = list(
+        # By the accounts' ids: the (account, -created_at) index, however big the outbox.
+        outbox_list(ctx.reseller, actor=ctx.actor)
+        .filter(account_id__in=[a.pk for a in accounts])
+        .defer("text_encrypted", "html_encrypted")[:50]
+    )
+    payments = []
+    if ctx.can(Perm.CREDITS_VIEW):
+        payments = [
+            (p, format_minor(p.amount, p.currency)) for p in
+            ExternalPayment.objects.filter(reseller=ctx.reseller, livemode=True,
+                                           account_id__in=[a.pk for a in accounts])
+            .select_related("account").order_by("-paid_at", "-id")[:50]
+        ]
     return {
         "subscriber": subscriber,
         "accounts": accounts,
+        "notifications": notifications,
+        "payments": payments,
+        "renewal_sources": forms.renewal_source_choices(),
         "events": events,
         "ledger": ledger,
         "notes": list(crm_selectors.notes_of(ctx.reseller, actor=ctx.actor,
@@ -540,9 +583,9 @@ def reset_password_view(request: HttpRequest, ctx: Context, account_id: int) -> 
 @dashboard_view(Perm.CREDENTIALS_REVEAL)
 def welcome_view(request: HttpRequest, ctx: Context, account_id: int) -> HttpResponse:
     account = _account(ctx, account_id)
-    outcome = dash_services.welcome_send(actor=ctx.actor, account=account)
+    row = dash_services.welcome_send(actor=ctx.actor, account=account)
     return _action_done(request, account, _("Welcome email: %(outcome)s")
-                        % {"outcome": _outcome_label(outcome)})
+                        % {"outcome": _row_label(row)})
 
 
 def _outcome_label(outcome: dash_services.EmailOutcome) -> str:
@@ -550,10 +593,50 @@ def _outcome_label(outcome: dash_services.EmailOutcome) -> str:
         dash_services.EmailOutcome.SENT: _("sent"),
         dash_services.EmailOutcome.QUEUED: _("queued"),
         dash_services.EmailOutcome.NOT_CONFIGURED: _(
-            "not sent: email delivery is not configured"),
-        dash_services.EmailOutcome.FAILED: _("could not be sent"),
+            "not sent: no email delivery is configured"),
+        dash_services.EmailOutcome.FAILED: _("failed"),
         dash_services.EmailOutcome.NO_ADDRESS: _("not sent: the subscriber has no email"),
+        dash_services.EmailOutcome.DISABLED: _("not sent: this email is turned off"),
+        dash_services.EmailOutcome.NOT_SENT: _("not sent"),
     }[outcome]
+
+
+def _row_label(row: OutboxMessage | None) -> str:
+    """The outbox row's state, with the server's error when it failed or is being retried."""
+    label = _outcome_label(dash_services.outcome_of(row))
+    if row is not None and row.last_error and row.status in (OutboxStatus.FAILED,
+                                                             OutboxStatus.QUEUED):
+        label = _("%(state)s (%(error)s)") % {"state": label, "error": row.last_error}
+    return label
+
+
+@dashboard_view(Perm.ACCOUNT_CREATE)
+def welcome_status_view(request: HttpRequest, ctx: Context, account_id: int) -> HttpResponse:
+    """The welcome email's state, polled by the New-account result page while it is queued."""
+    account = _account(ctx, account_id)
+    return render(request, "dashboard/_welcome_status.html",
+                  _welcome_context(account))
+
+
+def _welcome_context(account: ServiceAccount) -> dict[str, Any]:
+    row = dash_services.welcome_row(account) if account.status == AccountStatus.ACTIVE else None
+    outcome = dash_services.outcome_of(row) if account.status == AccountStatus.ACTIVE else None
+    return {"account": account, "welcome_row": row,
+            "welcome": _row_label(row) if outcome else None,
+            "welcome_outcome": outcome.value if outcome else "",
+            "welcome_pending": outcome == dash_services.EmailOutcome.QUEUED}
+
+
+@require_POST
+@dashboard_view(Perm.ACCOUNT_AUTO_RENEW)
+def renewal_source_view(request: HttpRequest, ctx: Context, account_id: int) -> HttpResponse:
+    account = _account(ctx, account_id)
+    try:
+        account_set_renewal_source(actor=ctx.actor, account=account,
+                                   source=request.POST.get("renewal_source", ""))
+    except DomainError as error:
+        return _action_failed(request, account, error)
+    return _action_done(request, account, _("Renewal source saved."))
 
 
 @require_POST
@@ -616,7 +699,9 @@ def account_new_view(request: HttpRequest, ctx: Context) -> HttpResponse:
                                                  subscriber_id=data["subscriber"], livemode=True)
             if request.POST.get("confirm") != "1":
                 context.update(preview=True, plan=plan, cost=cost, subscriber=subscriber,
-                               after=balance - cost)
+                               after=balance - cost,
+                               renewal_source_label=dict(forms.renewal_source_choices())
+                               .get(data["renewal_source"] or "complimentary"))
                 return _page(request, ctx, "dashboard/account_new.html", **context)
             # A new subscriber and its account are saved together or not at all.
             with transaction.atomic():
@@ -626,19 +711,18 @@ def account_new_view(request: HttpRequest, ctx: Context) -> HttpResponse:
                         email=data["email"] or "")
                 account, password = subs_services.account_create(
                     actor=ctx.actor, subscriber=subscriber, plan=plan, months=data["months"])
+                if account.auto_renew:
+                    account_set_renewal_source(actor=ctx.actor, account=account,
+                                               source=data["renewal_source"] or "complimentary")
         except DomainError as error:
             if error.kind == "not_found" and error.param in ("subscriber", "plan"):
                 form.add_error(error.param, error.message)
             else:
                 forms.attach_error(form, error)
             return _page(request, ctx, "dashboard/account_new.html", **context)
-        outcome = None
-        if account.status == AccountStatus.ACTIVE:
-            outcome = dash_services.welcome_send(actor=ctx.actor, account=account,
-                                                 password=password)
-        return _page(request, ctx, "dashboard/account_created.html", account=account,
-                     password=password, cost=cost,
-                     welcome=_outcome_label(outcome) if outcome else None)
+        # The activation wrote the welcome email to the outbox: show that row's state.
+        return _page(request, ctx, "dashboard/account_created.html", password=password,
+                     cost=cost, **_welcome_context(account))
     return _page(request, ctx, "dashboard/account_new.html", **context)
 
 
@@ -700,6 +784,30 @@ def plan_archive_view(request: HttpRequest, ctx: Context, plan_id: int) -> HttpR
 # ---------------------------------------------------------------- settings, staff, audit
 
 
+def _subscription_initial(ctx: Context) -> dict[str, Any]:
+    config = reseller_settings_get(ctx.reseller, actor=ctx.actor)
+    return {
+        "reminder_offsets": ", ".join(str(d) for d in config.reminder_offsets),
+        "grace_hours": config.grace_hours, "termination_after_days": config.termination_after_days,
+        "renewal_lead_days": config.renewal_lead_days,
+        "dunning_reminder_days": config.dunning_reminder_days,
+        "dunning_suspend_days": config.dunning_suspend_days,
+        "dunning_terminate_days": config.dunning_terminate_days,
+        "credit_floor": config.credit_floor,
+        "low_credit_recipients": ", ".join(config.low_credit_recipients),
+    }
+
+
+def _notification_initial(config: NotificationSettings) -> dict[str, Any]:
+    return {
+        "enabled_events": [e for e in Event.values if config.event_enabled(e)],
+        "sender_name": config.sender_name, "sender_email": config.sender_email,
+        "delivery": config.delivery, "smtp_host": config.smtp_host,
+        "smtp_port": config.smtp_port, "smtp_username": config.smtp_username,
+        "smtp_security": config.smtp_security, "esp_name": config.esp_name,
+    }
+
+
 def _settings_context(ctx: Context, **bound: Any) -> dict[str, Any]:
     reseller = ctx.reseller
     security = ResellerSecurity.objects.filter(reseller=reseller).first()
@@ -708,7 +816,9 @@ def _settings_context(ctx: Context, **bound: Any) -> dict[str, Any]:
         User.objects.filter(pk__in=[m.user_id for m in memberships],
                             totpdevice__confirmed=True).values_list("pk", flat=True)
     )
-    return {
+    note_config = notification_settings_for(reseller.pk)
+    overrides = {t.event: t for t in NotificationTemplate.objects.filter(reseller=reseller)}
+    context: dict[str, Any] = {
         "staff": [(m, m.user_id in with_2fa) for m in memberships],
         "invite_form": bound.get("invite_form") or forms.InviteForm(),
         "security_form": forms.SecurityForm(
@@ -716,11 +826,32 @@ def _settings_context(ctx: Context, **bound: Any) -> dict[str, Any]:
         "reseller_form": bound.get("reseller_form") or forms.ResellerSettingsForm(initial={
             "timezone": reseller.timezone, "contact_email": reseller.contact_email,
             "reactivation_policy": reseller.reactivation_policy}),
+        "subscription_form": bound.get("subscription_form") or forms.SubscriptionSettingsForm(
+            initial=_subscription_initial(ctx)),
+        "notification_form": bound.get("notification_form") or forms.NotificationSettingsForm(
+            initial=_notification_initial(note_config)),
+        "smtp_password_set": bool(note_config.smtp_password_encrypted),
+        "esp_api_key_set": bool(note_config.esp_api_key_encrypted),
+        "template_form": bound.get("template_form") or forms.TemplateForm(),
+        "template_preview": bound.get("template_preview"),
+        "overrides": sorted(overrides.values(), key=lambda t: t.event),
         "test_email_form": bound.get("test_email_form") or forms.TestEmailForm(
             initial={"to": ctx.user.email}),
         "roles": forms.InviteForm.base_fields["role"].choices,  # type: ignore[attr-defined]
-        "email_ok": dash_services.email_delivery_configured(),
+        "email_ok": delivery_configured(note_config),
     }
+    if ctx.can(Perm.API_KEYS_MANAGE):
+        context.update(
+            api_keys=list(ApiKey.objects.filter(reseller=reseller).order_by("-created_at")[:100]),
+            endpoints=list(WebhookEndpoint.objects.filter(reseller=reseller, deleted_at=None)
+                           .order_by("-created_at")[:50]),
+            deliveries=list(WebhookDelivery.objects.filter(reseller=reseller)
+                            .select_related("endpoint").order_by("-id")[:30]),
+            api_key_form=bound.get("api_key_form") or forms.ApiKeyForm(),
+            webhook_form=bound.get("webhook_form") or forms.WebhookForm(),
+            shown_once=bound.get("shown_once"),
+        )
+    return context
 
 
 @dashboard_view(Perm.SETTINGS_MANAGE)
@@ -754,10 +885,193 @@ def settings_test_email_view(request: HttpRequest, ctx: Context) -> HttpResponse
     form = forms.TestEmailForm(request.POST)
     if not form.is_valid():
         return _settings_error(request, ctx, test_email_form=form)
-    outcome = dash_services.test_email_send(actor=ctx.actor, reseller=ctx.reseller,
-                                            to=form.cleaned_data["to"])
-    messages.info(request, _("Test email: %(outcome)s") % {"outcome": _outcome_label(outcome)})
-    return redirect("dashboard:settings")
+    try:
+        result = dash_services.test_email_send(actor=ctx.actor, reseller=ctx.reseller,
+                                               to=form.cleaned_data["to"])
+    except DomainError as error:
+        forms.attach_error(form, error)
+        return _settings_error(request, ctx, test_email_form=form)
+    if result.ok:
+        messages.success(request, _("Test email sent to %(to)s.") % {"to": form.cleaned_data["to"]})
+    else:
+        messages.error(request, _("The test email was not sent: %(error)s")
+                       % {"error": result.message})
+    return redirect(reverse("dashboard:settings") + "#notifications")
+
+
+@require_POST
+@dashboard_view(Perm.SETTINGS_MANAGE)
+def settings_subscription_view(request: HttpRequest, ctx: Context) -> HttpResponse:
+    form = forms.SubscriptionSettingsForm(request.POST)
+    if form.is_valid():
+        data = dict(form.cleaned_data)
+        try:
+            subscription_settings_update(actor=ctx.actor, reseller=ctx.reseller, **data)
+            messages.success(request, _("Subscription settings saved."))
+            return redirect(reverse("dashboard:settings") + "#subscription")
+        except DomainError as error:
+            forms.attach_error(form, error)
+    return _settings_error(request, ctx, subscription_form=form)
+
+
+@require_POST
+@dashboard_view(Perm.SETTINGS_MANAGE)
+def settings_notifications_view(request: HttpRequest, ctx: Context) -> HttpResponse:
+    form = forms.NotificationSettingsForm(request.POST)
+    if form.is_valid():
+        data = dict(form.cleaned_data)
+        enabled = set(data.pop("enabled_events"))
+        data["disabled_events"] = [e for e in Event.values if e != Event.TEST and e not in enabled]
+        password = data.pop("smtp_password") or None
+        api_key = data.pop("esp_api_key") or None
+        try:
+            notification_settings_update(actor=ctx.actor, reseller=ctx.reseller,
+                                         smtp_password=password, esp_api_key=api_key, **data)
+            messages.success(request, _("Notification settings saved."))
+            return redirect(reverse("dashboard:settings") + "#notifications")
+        except DomainError as error:
+            forms.attach_error(form, error)
+    return _settings_error(request, ctx, notification_form=form)
+
+
+@require_POST
+@dashboard_view(Perm.SETTINGS_MANAGE)
+def settings_template_view(request: HttpRequest, ctx: Context) -> HttpResponse:
+    """Preview (nothing saved) or save a template; one that does not render is refused."""
+    form = forms.TemplateForm(request.POST)
+    preview = None
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            if request.POST.get("action") == "save":
+                notification_template_save(actor=ctx.actor, reseller=ctx.reseller, **data)
+                messages.success(request, _("Email template saved."))
+                return redirect(reverse("dashboard:settings") + "#templates")
+            preview = template_check(**data)
+        except DomainError as error:
+            forms.attach_error(form, error)
+    response = _page(request, ctx, "dashboard/settings.html",
+                     **_settings_context(ctx, template_form=form, template_preview=preview))
+    if form.errors:
+        response.status_code = 400
+    return response
+
+
+@dashboard_view(Perm.SETTINGS_MANAGE)
+def settings_template_default_view(request: HttpRequest, ctx: Context) -> HttpResponse:
+    """Load an event's current email (the reseller's own or the default) into the form."""
+    event = request.GET.get("event", "")
+    if event not in Event.values:
+        raise Http404
+    override = NotificationTemplate.objects.filter(reseller=ctx.reseller, event=event).first()
+    if override is not None:
+        initial = {"event": event, "subject": override.subject, "text": override.text,
+                   "html": override.html}
+    else:
+        subject, text = _default_sources(event)
+        initial = {"event": event, "subject": subject, "text": text, "html": ""}
+    return _page(request, ctx, "dashboard/settings.html", **_settings_context(
+        ctx, template_form=forms.TemplateForm(initial=initial),
+        template_preview=template_preview(ctx.reseller.pk, event)))
+
+
+# ---------------------------------------------------------------- API keys and webhooks
+
+
+def _api_error(request: HttpRequest, ctx: Context, **bound: Any) -> HttpResponse:
+    return _settings_error(request, ctx, **bound)
+
+
+def _api_shown(request: HttpRequest, ctx: Context, shown: dict[str, Any]) -> HttpResponse:
+    response = _page(request, ctx, "dashboard/settings.html",
+                     **_settings_context(ctx, shown_once=shown))
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _api_key(ctx: Context, key_id: int) -> ApiKey:
+    key = ApiKey.objects.filter(reseller=ctx.reseller, pk=key_id).first()
+    if key is None:
+        raise Http404
+    return key
+
+
+@require_POST
+@dashboard_view(Perm.API_KEYS_MANAGE)
+def api_key_create_view(request: HttpRequest, ctx: Context) -> HttpResponse:
+    form = forms.ApiKeyForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        expires = data["expires_at"]
+        try:
+            key, raw = api_services.api_key_create(
+                actor=ctx.actor, reseller=ctx.reseller, name=data["name"], mode=data["mode"],
+                scopes=data["scopes"],
+                expires_at=dt.datetime.combine(expires, dt.time(), tzinfo=dt.UTC)
+                if expires else None)
+        except DomainError as error:
+            forms.attach_error(form, error)
+        else:
+            return _api_shown(request, ctx, {"kind": "key", "name": key.name, "value": raw,
+                                             "test": key.mode == "test"})
+    return _api_error(request, ctx, api_key_form=form)
+
+
+@require_POST
+@dashboard_view(Perm.API_KEYS_MANAGE)
+def api_key_revoke_view(request: HttpRequest, ctx: Context, key_id: int) -> HttpResponse:
+    key = api_services.api_key_revoke(actor=ctx.actor, key=_api_key(ctx, key_id))
+    messages.success(request, _("Key %(prefix)s revoked.") % {"prefix": key.prefix})
+    return redirect(reverse("dashboard:settings") + "#api")
+
+
+@require_POST
+@dashboard_view(Perm.API_KEYS_MANAGE)
+def api_key_rotate_view(request: HttpRequest, ctx: Context, key_id: int) -> HttpResponse:
+    key, raw = api_services.api_key_rotate(actor=ctx.actor, key=_api_key(ctx, key_id))
+    return _api_shown(request, ctx, {"kind": "key", "name": key.name, "value": raw,
+                                     "test": key.mode == "test"})
+
+
+@require_POST
+@dashboard_view(Perm.API_KEYS_MANAGE)
+def webhook_create_view(request: HttpRequest, ctx: Context) -> HttpResponse:
+    form = forms.WebhookForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            endpoint, secret = api_services.webhook_endpoint_create(
+                actor=ctx.actor, reseller=ctx.reseller, livemode=data["mode"] == "live",
+                url=data["url"], events=data["events"], description=data["description"])
+        except DomainError as error:
+            forms.attach_error(form, error)
+        else:
+            return _api_shown(request, ctx, {"kind": "secret", "name": endpoint.url,
+                                             "value": secret, "test": not endpoint.livemode})
+    return _api_error(request, ctx, webhook_form=form)
+
+
+@require_POST
+@dashboard_view(Perm.API_KEYS_MANAGE)
+def webhook_delete_view(request: HttpRequest, ctx: Context, endpoint_id: int) -> HttpResponse:
+    endpoint = WebhookEndpoint.objects.filter(reseller=ctx.reseller, pk=endpoint_id,
+                                              deleted_at=None).first()
+    if endpoint is None:
+        raise Http404
+    api_services.webhook_endpoint_delete(actor=ctx.actor, endpoint=endpoint)
+    messages.success(request, _("Webhook endpoint deleted."))
+    return redirect(reverse("dashboard:settings") + "#api")
+
+
+@require_POST
+@dashboard_view(Perm.API_KEYS_MANAGE)
+def webhook_redeliver_view(request: HttpRequest, ctx: Context, delivery_id: int) -> HttpResponse:
+    delivery = WebhookDelivery.objects.filter(reseller=ctx.reseller, pk=delivery_id).first()
+    if delivery is None:
+        raise Http404
+    api_services.webhook_redeliver(actor=ctx.actor, delivery=delivery)
+    messages.success(request, _("The delivery will be sent again."))
+    return redirect(reverse("dashboard:settings") + "#api")
 
 
 @require_POST

@@ -6,13 +6,16 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.test import Client
+from django.test import Client, override_settings
 from django.urls import reverse
 
 from apps.accounts.models import Role
 from apps.accounts.permissions import role_allows
+from apps.api.models import WebhookDelivery
+from apps.api.services import api_key_create, webhook_endpoint_create
 from apps.crm.services import interaction_add, note_add
-from tests.conftest import SYSTEM
+from apps.subscriptions.services import account_renew
+from tests.conftest import SYSTEM, grant
 from tests.factories import MembershipFactory
 
 from .conftest import World, member
@@ -29,8 +32,19 @@ def _objects(world: World, reseller_is_other: bool = False) -> dict[str, Any]:
     interaction = interaction_add(actor=SYSTEM, subscriber=subscriber, channel="phone",
                                   subject="Slow")
     staff_user = MembershipFactory.create(reseller=reseller, role="viewer").user
+    key, _ = api_key_create(actor=SYSTEM, reseller=reseller, name="k", mode="live",
+                            scopes=["accounts:read"])
+    with override_settings(WEBHOOK_ALLOW_PRIVATE_URLS=True):
+        endpoint, _ = webhook_endpoint_create(actor=SYSTEM, reseller=reseller, livemode=True,
+                                              url="https://hooks.example/x",
+                                              events=["account.renewed"])
+    grant(reseller, 5)
+    account_renew(actor=SYSTEM, account=account)
+    delivery = WebhookDelivery.objects.filter(endpoint=endpoint).first()
+    assert delivery is not None
     return {"subscriber": subscriber.pk, "account": account.pk, "plan": account.plan_id,
-            "note": note.pk, "interaction": interaction.pk, "user": staff_user.pk}
+            "note": note.pk, "interaction": interaction.pk, "user": staff_user.pk,
+            "api_key": key.pk, "endpoint": endpoint.pk, "delivery": delivery.pk}
 
 
 def call(client: Client, endpoint: Endpoint, objects: dict[str, Any], world: World) -> Any:
