@@ -370,6 +370,7 @@ class ReminderLog(models.Model):
                 name="reminder_once_per_period_offset",
             ),
         ]
+        indexes = [models.Index(fields=["reseller", "period_expires_at"])]
 
     def __str__(self) -> str:
         return f"reminder {self.offset_days}d for {self.account_id}"

@@ -204,12 +204,25 @@ def renewal_queue(
     urgency = Case(*[When(cond, then=Value(rank)) for rank, (cond, _) in enumerate(reasons)],
                    default=Value(len(reasons)), output_field=IntegerField())
     latest = OutboxMessage.objects.filter(account=OuterRef("pk")).order_by("-created_at", "-id")
-    needs_attention = Q()
-    for cond, _ in reasons:
-        needs_attention |= cond
+    # The candidates, each arm on its own index, so that the cost follows the accounts that
+    # need attention, not all the reseller's accounts; the reasons above then sort them out.
+    accounts = ServiceAccount.objects.filter(reseller=reseller, livemode=livemode).order_by()
+    candidates = accounts.filter(
+        status__in=[AccountStatus.PENDING, AccountStatus.GRACE, AccountStatus.SUSPENDED]
+    ).values("pk").union(
+        accounts.filter(status=AccountStatus.ACTIVE, expires_at__lte=horizon).values("pk"),
+        PendingOperation.objects.filter(
+            reseller=reseller, livemode=livemode, status=OperationStatus.WAITING
+        ).order_by().values("account_id"),
+        DunningCase.objects.filter(
+            reseller=reseller, status=DunningStatus.OPEN
+        ).order_by().values("account_id"),
+        ReminderLog.objects.filter(
+            reseller=reseller, period_expires_at__gt=now
+        ).order_by().values("account_id"),
+    )
     return (
-        ServiceAccount.objects.filter(reseller=reseller, livemode=livemode)
-        .filter(needs_attention)
+        ServiceAccount.objects.filter(reseller=reseller, livemode=livemode, pk__in=candidates)
         .annotate(
             queue_reason=reason,
             queue_urgency=urgency,
@@ -217,6 +230,7 @@ def renewal_queue(
             last_notification_status=Subquery(latest.values("status")[:1]),
             last_notification_at=Subquery(latest.values("created_at")[:1]),
         )
+        .exclude(queue_reason="")
         .select_related("plan", "subscriber")
         .order_by("queue_urgency", "expires_at", "id")
     )
