@@ -106,7 +106,8 @@ def overview_view(request: HttpRequest, ctx: Context) -> HttpResponse:
                      "data": [row["added"] or 0 for row in data.ledger_by_day]},
                 ],
             },
-            "options": {"responsive": True, "maintainAspectRatio": False},
+            "options": {"responsive": True, "maintainAspectRatio": False,
+                        "scales": {"y": {"beginAtZero": True}}},
         },
         "due": {
             "type": "line",
@@ -115,7 +116,8 @@ def overview_view(request: HttpRequest, ctx: Context) -> HttpResponse:
                 "datasets": [{"label": _("Renewals due"),
                               "data": [row["n"] for row in data.due_by_day]}],
             },
-            "options": {"responsive": True, "maintainAspectRatio": False},
+            "options": {"responsive": True, "maintainAspectRatio": False,
+                        "scales": {"y": {"beginAtZero": True}}},
         },
     }
     reasons = [
