@@ -229,11 +229,7 @@ def _insert_moving_balance_in_one_statement(
         cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:
-        balance = Reseller.objects.values_list(balance_field, flat=True).get(
-            pk=entry.reseller_id
-        )
-        raise InsufficientCredits(f"{-entry.delta} credits needed, {balance} available.",
-                                  param="amount")
+        raise _insufficient(entry.reseller_id, balance_field, entry.delta)
     entry.pk, entry.balance_after, audit.pk = row
     entry._state.adding = False
     entry._state.db = connection.alias
@@ -251,10 +247,13 @@ def _move_balance(reseller_id: int, balance_field: str, delta: int) -> int:
         )
         row = cursor.fetchone()
     if row is None:
-        balance = Reseller.objects.values_list(balance_field, flat=True).get(pk=reseller_id)
-        raise InsufficientCredits(f"{-delta} credits needed, {balance} available.",
-                                  param="amount")
+        raise _insufficient(reseller_id, balance_field, delta)
     return int(row[0])
+
+
+def _insufficient(reseller_id: int, balance_field: str, delta: int) -> InsufficientCredits:
+    balance = Reseller.objects.values_list(balance_field, flat=True).get(pk=reseller_id)
+    return InsufficientCredits(f"{-delta} credits needed, {balance} available.", param="amount")
 
 
 def _drain_after_arrival(reseller: Reseller, *, livemode: bool, now: dt.datetime | None) -> None:
