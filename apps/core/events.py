@@ -20,7 +20,7 @@ from django.utils.module_loading import import_string
 
 @dataclass(frozen=True)
 class DomainEvent:
-    # "account.created", "account.renewed", "credits.purchase", ...
+    # "account.created", "account.renewed", "payment.recorded", ...
     name: str
     reseller_id: int
     livemode: bool

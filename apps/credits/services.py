@@ -9,6 +9,8 @@ parameters differ).
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import AbstractContextManager, nullcontext
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, connection, transaction
@@ -19,8 +21,8 @@ from apps.accounts.permissions import Perm, authorize, authorize_provider
 from apps.audit.models import AuditEntry
 from apps.core.actors import Actor
 from apps.core.currencies import validate_currency
+from apps.core.db import execute_prepared
 from apps.core.errors import IdempotencyKeyReused, InsufficientCredits, NotFound, ValidationError
-from apps.core.events import DomainEvent, publish
 
 from .models import CreditLedgerEntry, EntryKind
 
@@ -95,20 +97,19 @@ def _write(
 ) -> tuple[CreditLedgerEntry, bool]:
     """Move the balance and write the row, once per key. Returns (entry, created).
 
-    One UPDATE ... RETURNING locks the reseller row, checks that the balance
-    stays >= 0 and moves it, so the lock is held for as few statements as
-    possible. A concurrent writer with the same key loses on the unique
-    constraint; its savepoint (balance move included) rolls back and the
-    winner's row is returned.
+    The write comes first and the key is looked up only when nothing was
+    written: one statement locks the reseller row, checks that the key is
+    unused and that the balance stays >= 0, moves it and inserts the ledger
+    and audit rows, so the lock is held for one round trip. A concurrent
+    writer with the same key loses on the unique constraint; its statement (or
+    savepoint) leaves nothing and the winner's row is returned. A repeated key
+    with other parameters raises IdempotencyKeyReused.
     """
     expected: dict[str, Any] = {"kind": kind, "delta": delta, "livemode": livemode}
     if account is not None:
         expected["account_id"] = account.pk
     balance_field = "credit_balance" if livemode else "test_credit_balance"
     for _attempt in range(3):
-        previous = _existing(reseller.pk, idempotency_key, expected)
-        if previous is not None:
-            return previous, False
         entry = CreditLedgerEntry(
             reseller_id=reseller.pk,
             livemode=livemode,
@@ -134,121 +135,145 @@ def _write(
             ip=actor.ip,
         )
         try:
-            with transaction.atomic():
+            with _statement_or_savepoint():
                 new_balance = _insert_moving_balance(entry, audit, balance_field)
-                publish(
-                    DomainEvent(
-                        name=f"credits.{kind}",
-                        reseller_id=reseller.pk,
-                        livemode=livemode,
-                        payload={"entry_id": entry.pk, "delta": delta, "balance": new_balance},
-                    )
-                )
         except IntegrityError as error:
             if "ledger_idempotency_key_unique" not in str(error):
                 raise
-            continue  # the other writer committed first: return its row
+            continue  # the other writer committed first: the next attempt returns its row
+        if new_balance is None:
+            # Nothing written: the key was used before, or the balance is short.
+            previous = _existing(reseller.pk, idempotency_key, expected)
+            if previous is not None:
+                return previous, False
+            raise _insufficient(reseller.pk, balance_field, delta)
         setattr(reseller, balance_field, new_balance)
         return entry, True
     raise RuntimeError(f"Could not settle idempotency key {idempotency_key!r}.")
 
 
+def _statement_or_savepoint() -> AbstractContextManager[object]:
+    """What the balance move runs in.
+
+    On PostgreSQL outside any transaction, the move is one statement and so its
+    own transaction: it commits in the same round trip, and the reseller's row
+    lock is held only while the server works. Inside the caller's transaction it
+    is a savepoint, so that losing an idempotency race leaves the caller's
+    transaction usable. On SQLite the writes go one by one, in a transaction.
+    """
+    if connection.vendor == "postgresql" and not connection.in_atomic_block:
+        return nullcontext()
+    return transaction.atomic()
+
+
 def _insert_moving_balance(
     entry: CreditLedgerEntry, audit: AuditEntry, balance_field: str
-) -> int:
+) -> int | None:
     """Move the cached balance and insert the ledger and audit rows; the new balance.
 
-    On PostgreSQL it is one statement (an UPDATE ... RETURNING feeding the two
-    INSERTs), so the reseller's row lock is held for one round trip and the
-    commit. Elsewhere (SQLite, where writers are serialized anyway) the same
-    writes go one by one.
+    None, with nothing written, when the entry's idempotency key is already in
+    the ledger or the balance would go below zero. On PostgreSQL it is one
+    prepared statement (an UPDATE ... RETURNING feeding the two INSERTs), so
+    the reseller's row lock is held for one round trip and the commit.
+    Elsewhere (SQLite, where writers are serialized anyway) the same writes go
+    one by one.
     """
     if connection.vendor == "postgresql":
         return _insert_moving_balance_in_one_statement(entry, audit, balance_field)
-    new_balance = _move_balance(entry.reseller_id, balance_field, entry.delta)
-    entry.balance_after = new_balance
+    used = CreditLedgerEntry.objects.filter(
+        reseller_id=entry.reseller_id, idempotency_key=entry.idempotency_key
+    )
+    if used.exists():
+        return None
+    table = Reseller._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'UPDATE "{table}" SET "{balance_field}" = "{balance_field}" + %s '  # noqa: S608
+            f'WHERE "id" = %s AND "{balance_field}" + %s >= 0 RETURNING "{balance_field}"',
+            [entry.delta, entry.reseller_id, entry.delta],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    entry.balance_after = int(row[0])
     entry.save()
     audit.object_id = str(entry.pk)
-    audit.before = _audit_before(entry)
-    audit.after = _audit_after(entry)
+    audit.before = {"balance": entry.balance_after - entry.delta, "livemode": entry.livemode}
+    audit.after = {"balance": entry.balance_after, "delta": entry.delta,
+                   "reference": entry.reference, "reason": entry.reason}
     audit.save()
-    return new_balance
+    return entry.balance_after
 
 
-def _audit_before(entry: CreditLedgerEntry) -> dict[str, Any]:
-    return {"balance": entry.balance_after - entry.delta, "livemode": entry.livemode}
+def _insertable(model: type[Any], skip: tuple[str, ...]) -> list[Any]:
+    return [f for f in model._meta.concrete_fields if not f.primary_key and f.name not in skip]
 
 
-def _audit_after(entry: CreditLedgerEntry) -> dict[str, Any]:
-    return {"balance": entry.balance_after, "delta": entry.delta, "reference": entry.reference,
-            "reason": entry.reason}
+ENTRY_FIELDS = _insertable(CreditLedgerEntry, ("balance_after",))
+AUDIT_FIELDS = _insertable(AuditEntry, ("object_id", "before", "after"))
 
 
-def _columns(obj: Any, skip: set[str]) -> tuple[list[str], list[Any]]:
-    fields = [f for f in obj._meta.concrete_fields if not f.primary_key and f.name not in skip]
-    return (
-        [f'"{f.column}"' for f in fields],
-        [f.get_db_prep_save(getattr(obj, f.attname), connection) for f in fields],
-    )
+@cache
+def _one_statement_sql(balance_field: str) -> str:
+    """The balance move, the ledger row and the audit row as one statement (built once).
 
+    The UPDATE matches no row, and so nothing is inserted, when the balance
+    would go below zero or the idempotency key is already in the ledger. Two
+    writers racing with one key: the second waits for the row lock, then its
+    INSERT fails on the unique constraint and the statement leaves nothing.
+    Parameters are bound on the server, so each carries its column's type.
+    """
+    reseller = Reseller._meta.db_table
+    ledger = CreditLedgerEntry._meta.db_table
 
-def _insert_moving_balance_in_one_statement(
-    entry: CreditLedgerEntry, audit: AuditEntry, balance_field: str
-) -> int:
-    entry_columns, entry_values = _columns(entry, {"balance_after"})
-    audit_columns, audit_values = _columns(audit, {"object_id", "before", "after"})
-    sql = f"""
+    def columns(fields: list[Any]) -> str:
+        return ", ".join(f'"{f.column}"' for f in fields)
+
+    def values(fields: list[Any]) -> str:
+        return ", ".join(f"%s::{f.cast_db_type(connection)}" for f in fields)
+
+    return f"""
         WITH moved AS (
-            UPDATE "{Reseller._meta.db_table}" SET "{balance_field}" = "{balance_field}" + %s
-            WHERE "id" = %s AND "{balance_field}" + %s >= 0
+            UPDATE "{reseller}" SET "{balance_field}" = "{balance_field}" + %s::bigint
+            WHERE "id" = %s::bigint AND "{balance_field}" + %s::bigint >= 0
+              AND NOT EXISTS (SELECT 1 FROM "{ledger}"
+                              WHERE "reseller_id" = %s::bigint AND "idempotency_key" = %s::text)
             RETURNING "{balance_field}" AS balance
         ), entry AS (
-            INSERT INTO "{CreditLedgerEntry._meta.db_table}" ({", ".join(entry_columns)},
-                                                              "balance_after")
-            SELECT {", ".join(["%s"] * len(entry_values))}, moved.balance FROM moved
+            INSERT INTO "{ledger}" ({columns(ENTRY_FIELDS)}, "balance_after")
+            SELECT {values(ENTRY_FIELDS)}, moved.balance FROM moved
             RETURNING "id", "balance_after"
         ), audit AS (
-            INSERT INTO "{AuditEntry._meta.db_table}" ({", ".join(audit_columns)},
+            INSERT INTO "{AuditEntry._meta.db_table}" ({columns(AUDIT_FIELDS)},
                                                        "object_id", "before", "after")
-            SELECT {", ".join(["%s"] * len(audit_values))}, entry.id::text,
-                   jsonb_build_object('balance', entry.balance_after - %s, 'livemode', %s),
-                   jsonb_build_object('balance', entry.balance_after, 'delta', %s,
+            SELECT {values(AUDIT_FIELDS)}, entry.id::text,
+                   jsonb_build_object('balance', entry.balance_after - %s::bigint,
+                                      'livemode', %s::boolean),
+                   jsonb_build_object('balance', entry.balance_after, 'delta', %s::bigint,
                                       'reference', %s::text, 'reason', %s::text)
             FROM entry
             RETURNING "id"
         )
         SELECT entry.id, entry.balance_after, (SELECT id FROM audit) FROM entry
     """  # noqa: S608 (identifiers come from the models, values are parameters)
+
+
+def _insert_moving_balance_in_one_statement(
+    entry: CreditLedgerEntry, audit: AuditEntry, balance_field: str
+) -> int | None:
     params = [
-        entry.delta, entry.reseller_id, entry.delta,
-        *entry_values,
-        *audit_values,
+        entry.delta, entry.reseller_id, entry.delta, entry.reseller_id, entry.idempotency_key,
+        *(f.get_db_prep_save(getattr(entry, f.attname), connection) for f in ENTRY_FIELDS),
+        *(f.get_db_prep_save(getattr(audit, f.attname), connection) for f in AUDIT_FIELDS),
         entry.delta, entry.livemode, entry.delta, entry.reference, entry.reason,
     ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    if row is None:
-        raise _insufficient(entry.reseller_id, balance_field, entry.delta)
-    entry.pk, entry.balance_after, audit.pk = row
+    rows = execute_prepared(_one_statement_sql(balance_field), params)
+    if not rows:
+        return None
+    entry.pk, entry.balance_after, audit.pk = rows[0]
     entry._state.adding = False
     entry._state.db = connection.alias
     return int(entry.balance_after)
-
-
-def _move_balance(reseller_id: int, balance_field: str, delta: int) -> int:
-    """Add delta to the cached balance unless it would go below zero; the new balance."""
-    table = Reseller._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f'UPDATE "{table}" SET "{balance_field}" = "{balance_field}" + %s '  # noqa: S608
-            f'WHERE "id" = %s AND "{balance_field}" + %s >= 0 RETURNING "{balance_field}"',
-            [delta, reseller_id, delta],
-        )
-        row = cursor.fetchone()
-    if row is None:
-        raise _insufficient(reseller_id, balance_field, delta)
-    return int(row[0])
 
 
 def _insufficient(reseller_id: int, balance_field: str, delta: int) -> InsufficientCredits:
