@@ -115,10 +115,10 @@ def prepare(env: dict[str, str], accounts: int) -> dict[str, Any]:
                 INSERT INTO subscriptions_serviceaccount
                     (reseller_id, subscriber_id, plan_id, username, password_encrypted, status,
                      pending_reason, starts_at, expires_at, status_changed_at, auto_renew,
-                     renewal_period_months, livemode, created_at, updated_at)
+                     renewal_period_months, renewal_source, livemode, created_at, updated_at)
                 SELECT %(r)s, subs.id, %(p)s, 'fill' || subs.id, %(secret)s, 'active', '',
                        now(), now() + interval '30 days' + (subs.id %% 43200) * interval '1 minute',
-                       now(), true, 1, true, now(), now()
+                       now(), true, 1, 'external', true, now(), now()
                 FROM subs
                 """,
                 {"r": reseller.pk, "p": plan.pk, "n": missing, "secret": secret,
