@@ -4,15 +4,19 @@ selector, and shape the answer with an output serializer."""
 from __future__ import annotations
 
 import datetime as dt
+from functools import cache
 from typing import Any
 
+from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from apps.accounts.permissions import Perm, authorize
 from apps.core import crypto
+from apps.core.db import execute_prepared
 from apps.core.errors import NotFound
 from apps.credits.models import CreditLedgerEntry
 from apps.credits.selectors import credits_balance
@@ -23,7 +27,7 @@ from apps.subscriptions.selectors import subscription_settings_for
 
 from . import serializers as s
 from . import services
-from .base import ApiView, doc, keyset_page, offset_page
+from .base import ApiView, decode_cursor, doc, encode_cursor, keyset_page, keyset_rows, offset_page
 from .models import Scope, WebhookDelivery, WebhookEndpoint
 
 # ---------------------------------------------------------------- examples
@@ -68,19 +72,72 @@ def _when(value: dt.datetime | None) -> str | None:
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
-ACCOUNT_COLUMNS = ["id", "status", "pending_reason", "username", "plan", "subscriber",
-                   "starts_at", "expires_at", "auto_renew", "livemode"]
+ACCOUNT_ROW = ["id", "status", "pending_reason", "username", "plan_id", "subscriber_id",
+               "starts_at", "expires_at", "auto_renew", "livemode"]
+
+
+def account_row_dict(row: tuple[Any, ...]) -> dict[str, Any]:
+    """account_dict from a values_list(*ACCOUNT_ROW) row."""
+    (pk, status_, pending_reason, username, plan_id, subscriber_id, starts_at, expires_at,
+     auto_renew, livemode) = row
+    return {
+        "id": pk, "status": status_, "pending_reason": pending_reason, "username": username,
+        "plan": plan_id, "subscriber": subscriber_id, "starts_at": _when(starts_at),
+        "expires_at": _when(expires_at), "auto_renew": auto_renew, "livemode": livemode,
+    }
+
+
+ACCOUNT_KEYS = ["id", "status", "pending_reason", "username", "plan", "subscriber", "starts_at",
+                "expires_at", "auto_renew", "livemode"]
+# The filters of s.AccountListQuery, as account_list and the view apply them.
+ACCOUNT_FILTERS = {"status": '"status" = %s::text', "plan": '"plan_id" = %s::bigint',
+                   "subscriber": '"subscriber_id" = %s::bigint',
+                   "username": '"username" = %s::text',
+                   "expiring_before": '"expires_at" < %s::timestamptz',
+                   "cursor": '"id" < %s::bigint'}
+
+
+def _when_sql(column: str) -> str:
+    """_when in SQL: ISO 8601 in UTC with "Z", microseconds only when there are some."""
+    utc = f'("{column}" AT TIME ZONE \'UTC\')'
+    return (f"to_char({utc}, 'YYYY-MM-DD\"T\"HH24:MI:SS') || CASE WHEN "
+            f"extract(microseconds FROM {utc})::bigint %% 1000000 = 0 THEN '' "
+            f"ELSE to_char({utc}, '.US') END || 'Z'")
+
+
+@cache
+def _account_rows_sql(filters: tuple[str, ...]) -> str:
+    where = "".join(f" AND {ACCOUNT_FILTERS[name]}" for name in filters)
+    return (
+        'SELECT "id", "status", "pending_reason", "username", "plan_id", "subscriber_id", '  # noqa: S608
+        f'{_when_sql("starts_at")}, {_when_sql("expires_at")}, "auto_renew", "livemode" '
+        f'FROM "{ServiceAccount._meta.db_table}" '
+        f'WHERE "reseller_id" = %s::bigint AND "livemode" = %s::boolean{where} '
+        'ORDER BY "id" DESC LIMIT %s::bigint'
+    )
+
+
+def account_rows(
+    reseller_id: int, livemode: bool, query: dict[str, Any]
+) -> tuple[list[tuple[Any, ...]], str | None]:
+    """The account list page on PostgreSQL: one prepared statement, timestamps formatted there.
+
+    The hottest read of the API (an integrator's sync); the same rows and order
+    as account_list with the view's filters, the timestamps as _when writes them.
+    """
+    filters = tuple(name for name in ACCOUNT_FILTERS if query.get(name))
+    params: list[Any] = [reseller_id, livemode]
+    for name in filters:
+        params.append(decode_cursor(query[name]) if name == "cursor" else query[name])
+    limit = query["limit"]
+    rows = execute_prepared(_account_rows_sql(filters), [*params, limit + 1])
+    next_cursor = encode_cursor(rows[limit - 1][0]) if len(rows) > limit else None
+    return rows[:limit], next_cursor
 
 
 def account_dict(account: ServiceAccount) -> dict[str, Any]:
     """The Account object (s.AccountOut documents it); built by hand: lists are hot."""
-    return {
-        "id": account.pk, "status": account.status, "pending_reason": account.pending_reason,
-        "username": account.username, "plan": account.plan_id,
-        "subscriber": account.subscriber_id, "starts_at": _when(account.starts_at),
-        "expires_at": _when(account.expires_at), "auto_renew": account.auto_renew,
-        "livemode": account.livemode,
-    }
+    return account_row_dict(tuple(getattr(account, name) for name in ACCOUNT_ROW))
 
 
 def account_data(account: ServiceAccount, *, password: str | None = None,
@@ -124,17 +181,23 @@ class AccountsView(ApiView):
                                       if k != "password"}], None))
     def get(self, request: Request) -> Response:
         query = self.valid(s.AccountListQuery, request.query_params.dict())
+        if connection.vendor == "postgresql":
+            authorize(self.actor, self.reseller, Perm.VIEW)
+            rows, cursor = account_rows(self.reseller.pk, self.livemode, query)
+            return Response(page([dict(zip(ACCOUNT_KEYS, row, strict=True)) for row in rows],
+                                 cursor))
         accounts = subs.account_list(
             self.reseller, actor=self.actor, livemode=self.livemode,
             status=query.get("status"), plan_id=query.get("plan"),
             subscriber_id=query.get("subscriber"),
-        ).select_related(None).only(*ACCOUNT_COLUMNS)
+        ).select_related(None)
         if query.get("username"):
             accounts = accounts.filter(username=query["username"])
         if "expiring_before" in query:
             accounts = accounts.filter(expires_at__lt=query["expiring_before"])
-        rows, cursor = keyset_page(accounts, cursor=query.get("cursor"), limit=query["limit"])
-        return Response(page([account_dict(row) for row in rows], cursor))
+        rows, cursor = keyset_rows(accounts.values_list(*ACCOUNT_ROW), cursor=query.get("cursor"),
+                                   limit=query["limit"])
+        return Response(page([account_row_dict(row) for row in rows], cursor))
 
     @doc(summary="Create an account (pending with insufficient_credits when credits are short).",
          request=s.AccountCreateIn, response=s.AccountOut, status=201, errors=[400, 404, 409],

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.db import connection
+from django.db.models import Model, QuerySet
 
 
 def execute_prepared(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
@@ -32,3 +33,40 @@ def execute_prepared(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         else:
             cursor.execute(sql, params, prepare=True)
         return cursor.fetchall()
+
+
+def select_list(model: type[Model], alias: str) -> str:
+    """The model's concrete columns, qualified by `alias`, in field order (see instances)."""
+    return ", ".join(f'{alias}."{f.column}"' for f in model._meta.concrete_fields)
+
+
+def instances(row: Sequence[Any], models: Sequence[type[Model]]) -> list[Model]:
+    """Model instances from one row whose columns are select_list of each model, in order.
+
+    The fields' from_db_value converters run (JSON, for one), as the ORM's would.
+    """
+    made: list[Model] = []
+    start = 0
+    for model in models:
+        fields = model._meta.concrete_fields
+        values = []
+        for field, value in zip(fields, row[start : start + len(fields)], strict=True):
+            if value is not None and hasattr(field, "from_db_value"):
+                value = field.from_db_value(value, None, connection)
+            values.append(value)
+        made.append(model.from_db(connection.alias, [f.attname for f in fields], values))
+        start += len(fields)
+    return made
+
+
+def values_rows(rows: QuerySet[Any, Any]) -> list[tuple[Any, ...]]:
+    """The rows of a values_list() queryset; on PostgreSQL run as a prepared statement.
+
+    For hot lists: the ORM still builds the SQL (and so the filters stay in one
+    place), but the statement is planned once per connection. Only for columns
+    that need no from_db_value conversion (not JSON).
+    """
+    if connection.vendor != "postgresql":
+        return list(rows)
+    sql, params = rows.query.sql_with_params()
+    return execute_prepared(sql, params)

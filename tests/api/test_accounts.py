@@ -190,6 +190,33 @@ def test_list_filters_and_cursor(api: APIClient, reseller: Reseller, plan: Plan)
     assert len(api.get("/api/v1/accounts", {"expiring_before": later}).json()["data"]) == 4
 
 
+def test_list_rows_are_the_retrieve_objects_and_filter_by_status_and_username(
+    api: APIClient, test_api: APIClient, reseller: Reseller, plan: Plan
+) -> None:
+    whole = _account(reseller, plan)
+    ServiceAccount.objects.filter(pk=whole.pk).update(  # whole seconds: no fraction is written
+        starts_at=dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC),
+        expires_at=dt.datetime(2026, 2, 2, 3, 4, 5, tzinfo=dt.UTC))
+    fraction = _account(reseller, plan)
+    ServiceAccount.objects.filter(pk=fraction.pk).update(
+        expires_at=dt.datetime(2027, 3, 4, 5, 6, 7, 80, tzinfo=dt.UTC))
+    suspended = _account(reseller, plan)
+    ServiceAccount.objects.filter(pk=suspended.pk).update(status="suspended")
+    _account(reseller, plan, livemode=False)
+    listed = api.get("/api/v1/accounts").json()["data"]
+    assert [row["id"] for row in listed] == [suspended.pk, fraction.pk, whole.pk]
+    for row in listed:
+        retrieved = api.get(f"/api/v1/accounts/{row['id']}").json()
+        assert row == {k: v for k, v in retrieved.items() if k != "password"}
+    assert listed[2]["starts_at"] == "2026-01-02T03:04:05Z"
+    assert listed[1]["expires_at"] == "2027-03-04T05:06:07.000080Z"
+    by_status = api.get("/api/v1/accounts?status=suspended").json()["data"]
+    assert [row["id"] for row in by_status] == [suspended.pk]
+    by_name = api.get("/api/v1/accounts", {"username": whole.username}).json()["data"]
+    assert [row["id"] for row in by_name] == [whole.pk]
+    assert [row["livemode"] for row in test_api.get("/api/v1/accounts").json()["data"]] == [False]
+
+
 @pytest.mark.parametrize(("query", "param"), [("status=gone", "status"), ("cursor=zzz", "cursor"), ("plan=99999999999999999999", "plan"),
                                               ("limit=1000", "limit"), ("plan=x", "plan")])
 def test_list_bad_filters_are_400(api: APIClient, query: str, param: str) -> None:

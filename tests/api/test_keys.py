@@ -6,6 +6,7 @@ import datetime as dt
 import io
 
 import pytest
+from django.core.cache import cache
 from django.core.management import call_command
 from django.utils import timezone
 
@@ -149,9 +150,16 @@ def test_create_api_key_command_refuses_unknown_scope(reseller: Reseller) -> Non
 
 def test_rate_limit_gives_429_with_retry_after(reseller: Reseller, settings: object) -> None:
     settings.API_RATE_LIMIT = "3/m"  # type: ignore[attr-defined]
-    client = client_for(make_key(reseller))
+    raw = make_key(reseller)
+    client = client_for(raw)
     for _ in range(3):
         assert client.get("/api/v1/ping").status_code == 200
     response = client.get("/api/v1/ping")
     assert_error(response, 429, "rate_limited")
     assert 1 <= int(response["Retry-After"]) <= 60
+    # The window's counter expires by itself (set on its first hit, in the same script).
+    redis = cache._cache.get_client()  # type: ignore[attr-defined]
+    key = ApiKey.objects.get(key_hash=hash_key(raw))
+    counters = redis.keys(f"*api-rate:{key.pk}:*")
+    assert counters
+    assert all(0 < redis.ttl(counter) <= 120 for counter in counters)
