@@ -18,7 +18,6 @@ from rest_framework.views import APIView
 
 from apps.accounts.models import Reseller
 from apps.core.actors import Actor
-from apps.core.db import values_rows
 from apps.core.errors import ValidationError
 
 from .authentication import ApiKeyAuthentication, HasScope, KeyRateThrottle, actor_of
@@ -211,18 +210,6 @@ def keyset_page(
         rows = rows.filter(pk__lt=after)
     page = list(rows.order_by("-pk")[: limit + 1])
     next_cursor = encode_cursor(page[limit - 1].pk) if len(page) > limit else None
-    return page[:limit], next_cursor
-
-
-def keyset_rows(
-    rows: QuerySet[Any, Any], *, cursor: str | None, limit: int
-) -> tuple[list[tuple[Any, ...]], str | None]:
-    """keyset_page for a values_list() queryset whose first column is the id: tuples."""
-    after = decode_cursor(cursor)
-    if after is not None:
-        rows = rows.filter(pk__lt=after)
-    page = values_rows(rows.order_by("-pk")[: limit + 1])
-    next_cursor = encode_cursor(page[limit - 1][0]) if len(page) > limit else None
     return page[:limit], next_cursor
 
 

@@ -27,7 +27,7 @@ from apps.subscriptions.selectors import subscription_settings_for
 
 from . import serializers as s
 from . import services
-from .base import ApiView, decode_cursor, doc, encode_cursor, keyset_page, keyset_rows, offset_page
+from .base import ApiView, decode_cursor, doc, encode_cursor, keyset_page, offset_page
 from .models import Scope, WebhookDelivery, WebhookEndpoint
 
 # ---------------------------------------------------------------- examples
@@ -72,23 +72,8 @@ def _when(value: dt.datetime | None) -> str | None:
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
-ACCOUNT_ROW = ["id", "status", "pending_reason", "username", "plan_id", "subscriber_id",
-               "starts_at", "expires_at", "auto_renew", "livemode"]
-
-
-def account_row_dict(row: tuple[Any, ...]) -> dict[str, Any]:
-    """account_dict from a values_list(*ACCOUNT_ROW) row."""
-    (pk, status_, pending_reason, username, plan_id, subscriber_id, starts_at, expires_at,
-     auto_renew, livemode) = row
-    return {
-        "id": pk, "status": status_, "pending_reason": pending_reason, "username": username,
-        "plan": plan_id, "subscriber": subscriber_id, "starts_at": _when(starts_at),
-        "expires_at": _when(expires_at), "auto_renew": auto_renew, "livemode": livemode,
-    }
-
-
-ACCOUNT_KEYS = ["id", "status", "pending_reason", "username", "plan", "subscriber", "starts_at",
-                "expires_at", "auto_renew", "livemode"]
+ACCOUNT_COLUMNS = ["id", "status", "pending_reason", "username", "plan", "subscriber",
+                   "starts_at", "expires_at", "auto_renew", "livemode"]
 # The filters of s.AccountListQuery, as account_list and the view apply them.
 ACCOUNT_FILTERS = {"status": '"status" = %s::text', "plan": '"plan_id" = %s::bigint',
                    "subscriber": '"subscriber_id" = %s::bigint',
@@ -137,7 +122,13 @@ def account_rows(
 
 def account_dict(account: ServiceAccount) -> dict[str, Any]:
     """The Account object (s.AccountOut documents it); built by hand: lists are hot."""
-    return account_row_dict(tuple(getattr(account, name) for name in ACCOUNT_ROW))
+    return {
+        "id": account.pk, "status": account.status, "pending_reason": account.pending_reason,
+        "username": account.username, "plan": account.plan_id,
+        "subscriber": account.subscriber_id, "starts_at": _when(account.starts_at),
+        "expires_at": _when(account.expires_at), "auto_renew": account.auto_renew,
+        "livemode": account.livemode,
+    }
 
 
 def account_data(account: ServiceAccount, *, password: str | None = None,
@@ -183,21 +174,20 @@ class AccountsView(ApiView):
         query = self.valid(s.AccountListQuery, request.query_params.dict())
         if connection.vendor == "postgresql":
             authorize(self.actor, self.reseller, Perm.VIEW)
-            rows, cursor = account_rows(self.reseller.pk, self.livemode, query)
-            return Response(page([dict(zip(ACCOUNT_KEYS, row, strict=True)) for row in rows],
-                                 cursor))
+            found, after = account_rows(self.reseller.pk, self.livemode, query)
+            return Response(page([dict(zip(ACCOUNT_COLUMNS, row, strict=True)) for row in found],
+                                 after))
         accounts = subs.account_list(
             self.reseller, actor=self.actor, livemode=self.livemode,
             status=query.get("status"), plan_id=query.get("plan"),
             subscriber_id=query.get("subscriber"),
-        ).select_related(None)
+        ).select_related(None).only(*ACCOUNT_COLUMNS)
         if query.get("username"):
             accounts = accounts.filter(username=query["username"])
         if "expiring_before" in query:
             accounts = accounts.filter(expires_at__lt=query["expiring_before"])
-        rows, cursor = keyset_rows(accounts.values_list(*ACCOUNT_ROW), cursor=query.get("cursor"),
-                                   limit=query["limit"])
-        return Response(page([account_row_dict(row) for row in rows], cursor))
+        rows, cursor = keyset_page(accounts, cursor=query.get("cursor"), limit=query["limit"])
+        return Response(page([account_dict(row) for row in rows], cursor))
 
     @doc(summary="Create an account (pending with insufficient_credits when credits are short).",
          request=s.AccountCreateIn, response=s.AccountOut, status=201, errors=[400, 404, 409],

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.db import connection
-from django.db.models import Model, QuerySet
+from django.db.models import Model
 
 
 def execute_prepared(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
@@ -58,15 +58,3 @@ def instances(row: Sequence[Any], models: Sequence[type[Model]]) -> list[Model]:
         start += len(fields)
     return made
 
-
-def values_rows(rows: QuerySet[Any, Any]) -> list[tuple[Any, ...]]:
-    """The rows of a values_list() queryset; on PostgreSQL run as a prepared statement.
-
-    For hot lists: the ORM still builds the SQL (and so the filters stay in one
-    place), but the statement is planned once per connection. Only for columns
-    that need no from_db_value conversion (not JSON).
-    """
-    if connection.vendor != "postgresql":
-        return list(rows)
-    sql, params = rows.query.sql_with_params()
-    return execute_prepared(sql, params)
