@@ -7,6 +7,7 @@ from django.db import models
 from django.utils import timezone
 
 from apps.core.actors import Actor
+from apps.core.db import insert_rows
 
 from .models import AuditEntry
 
@@ -50,16 +51,12 @@ def audit_record_many(
 ) -> int:
     """One audit row per (object, before, after), in one insert. Inside the caller's transaction."""
     at = now or timezone.now()
-    AuditEntry.objects.bulk_create(
-        [
-            AuditEntry(
-                created_at=at, reseller_id=reseller_id, actor_type=actor.kind,
-                actor_user=actor.user, actor_api_key_id=actor.api_key_id,
-                actor_label=actor.label, action=action, object_type=obj._meta.label_lower,
-                object_id=str(obj.pk), before=before, after=after, ip=actor.ip,
-            )
-            for obj, before, after in changes
-        ],
-        batch_size=500,
-    )
+    actor_user_id = actor.user.pk if actor.user is not None else None
+    insert_rows(AuditEntry, [
+        {"created_at": at, "reseller_id": reseller_id, "actor_type": actor.kind,
+         "actor_user_id": actor_user_id, "actor_api_key_id": actor.api_key_id,
+         "actor_label": actor.label, "action": action, "object_type": obj._meta.label_lower,
+         "object_id": str(obj.pk), "before": before, "after": after, "ip": actor.ip}
+        for obj, before, after in changes
+    ])
     return len(changes)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
-from django.db.models import Model
+from django.db.models import DateTimeField, JSONField, Model
 
 
 def execute_prepared(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
@@ -58,3 +60,66 @@ def instances(row: Sequence[Any], models: Sequence[type[Model]]) -> list[Model]:
         start += len(fields)
     return made
 
+
+
+def insert_rows(
+    model: type[Model],
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    ignore_conflicts: bool = False,
+    returning: Sequence[str] = (),
+) -> list[tuple[Any, ...]]:
+    """Insert many rows given as {attname: value}; the `returning` columns of those inserted.
+
+    On PostgreSQL it is one statement however many rows: the rows go as one
+    JSON document that `json_populate_recordset` turns back into rows of the
+    table's own type, so neither the statement nor its planning grows with the
+    batch, no model instance is built, and the encoding is the json module's
+    (in C) rather than a literal per value. Values are what the column stores
+    (ids for foreign keys, aware datetimes, JSON as Python data); a column a
+    row leaves out gets the field's default. Elsewhere (SQLite) it is the
+    ORM's bulk_create. Returned rows come in no promised order: return a
+    column that tells them apart.
+    """
+    if not rows:
+        return []
+    given = rows[0].keys()
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key or f.attname in given]
+    if connection.vendor != "postgresql":
+        made = model._default_manager.bulk_create(
+            [model(**row) for row in rows], ignore_conflicts=ignore_conflicts, batch_size=500
+        )
+        return [tuple(getattr(obj, name) for name in returning) for obj in made]
+    for field in fields:
+        if isinstance(field, JSONField) and field.encoder not in (None, DjangoJSONEncoder):
+            raise TypeError(f"{field} has an encoder insert_rows does not know.")
+    defaults = {f.attname: f.get_default() for f in fields if f.attname not in given}
+    # Column datetimes keep their microseconds (DjangoJSONEncoder, for JSON fields, would not).
+    moments = [f.attname for f in fields if isinstance(f, DateTimeField)]
+    # The document's keys are the columns' names.
+    renamed = {f.attname: str(f.column) for f in fields if f.attname != f.column}
+    document = []
+    for row in rows:
+        values = {**defaults, **row}
+        for name in moments:
+            if values[name] is not None:
+                values[name] = values[name].isoformat()
+        if renamed:
+            values = {renamed.get(key, key): value for key, value in values.items()}
+        document.append(values)
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    columns = ", ".join(quote(str(f.column)) for f in fields)
+    # Names from the model's own meta, quoted: no outside text in the statement.
+    sql = (
+        f"INSERT INTO {table} ({columns}) SELECT {columns} "  # noqa: S608
+        f"FROM json_populate_recordset(NULL::{table}, %s::json)"
+    )
+    if ignore_conflicts:
+        sql += " ON CONFLICT DO NOTHING"
+    if returning:
+        returned = [str(model._meta.get_field(name).column) for name in returning]  # type: ignore[union-attr]
+        sql += " RETURNING " + ", ".join(quote(column) for column in returned)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [json.dumps(document, cls=DjangoJSONEncoder)])
+        return list(cursor.fetchall()) if returning else []
