@@ -136,11 +136,11 @@ def fill_outbox(reseller: Any) -> None:
             """
             INSERT INTO notifications_outboxmessage
               (reseller_id, livemode, event, dedupe_key, account_id, recipient, subject,
-               text_encrypted, html_encrypted, status, attempts, next_attempt_at, last_error,
-               provider_message_id, created_at, sent_at)
+               text_encrypted, html_encrypted, context_encrypted, status, attempts,
+               next_attempt_at, last_error, provider_message_id, created_at, sent_at)
             SELECT a.reseller_id, true, 'welcome', 'welcome:bench:' || a.id, a.id,
                    'person' || a.subscriber_id || '@mail.example', 'Your account is ready',
-                   %s, '', CASE WHEN a.id %% 97 = 0 THEN 'failed' ELSE 'sent' END, 1,
+                   %s, '', '', CASE WHEN a.id %% 97 = 0 THEN 'failed' ELSE 'sent' END, 1,
                    a.created_at, CASE WHEN a.id %% 97 = 0 THEN '550 mailbox unavailable'
                    ELSE '' END, '', a.created_at,
                    CASE WHEN a.id %% 97 = 0 THEN NULL ELSE a.created_at END

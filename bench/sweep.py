@@ -138,10 +138,10 @@ WITH expired AS (
     RETURNING account_id, period_expires_at
 ), mail AS (
     INSERT INTO notifications_outboxmessage (reseller_id, livemode, event, dedupe_key, account_id,
-        recipient, subject, text_encrypted, html_encrypted, status, attempts, next_attempt_at,
-        created_at, last_error, provider_message_id)
-    SELECT %(r)s, true, m.event, m.event || ':' || m.id, m.id, s.email, m.subject, %(body)s,
-        %(body)s, 'not_sent_no_email_backend', 0, %(now)s, %(now)s, '', ''
+        recipient, subject, text_encrypted, html_encrypted, context_encrypted, status, attempts,
+        next_attempt_at, created_at, last_error, provider_message_id)
+    SELECT %(r)s, true, m.event, m.event || ':' || m.id, m.id, s.email, m.subject, '', '',
+        %(context)s, 'not_sent_no_email_backend', 0, %(now)s, %(now)s, '', ''
     FROM (
         SELECT id, subscriber_id, CASE WHEN action = 'expire' THEN 'expired' ELSE 'suspended'
             END AS event, 'Your account changed' AS subject FROM moved
@@ -157,12 +157,14 @@ SELECT (SELECT count(*) FROM moved), (SELECT count(*) FROM reminded),
 
 
 def sql_floor(reseller_id: int, *, keep: bool = False) -> tuple[float, tuple[int, ...]]:
-    body = crypto.encrypt("x" * 400)
+    # An outbox row keeps the subject and the template context, encrypted; the body is
+    # rendered when it is delivered. This context is the size of a reminder's.
+    context = crypto.encrypt("x" * 260)
     with transaction.atomic():
         started = time.monotonic()
         with connection.cursor() as cur:
             cur.execute(SQL_FLOOR, {"r": reseller_id, "now": NOW, "grace": GRACE_HOURS,
-                                    "body": body})
+                                    "context": context})
             counts = cur.fetchone()
         elapsed = time.monotonic() - started
         transaction.set_rollback(not keep)

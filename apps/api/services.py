@@ -27,7 +27,7 @@ from apps.core import crypto
 from apps.core.actors import Actor
 from apps.core.currencies import validate_currency
 from apps.core.errors import IdempotencyKeyReused, NotFound, StateConflict, ValidationError
-from apps.core.events import DomainEvent, publish
+from apps.core.events import DomainEvent, memoized, publish
 from apps.subscriptions.models import Plan, ServiceAccount, Subscriber
 from apps.subscriptions.services import (
     RenewResult,
@@ -478,24 +478,27 @@ WEBHOOK_NAME_OF = {
     "account.reminder_due": WebhookEvent.ACCOUNT_EXPIRING,
     "reseller.credit_floor": WebhookEvent.CREDITS_LOW,
 }
+# Looked up for every domain event: a set, not the enum's list built anew each time.
+WEBHOOK_EVENTS = frozenset(WebhookEvent.values)
 
 
 def webhook_consume(event: DomainEvent) -> None:
     """Domain-event consumer: an outbox row per subscribed endpoint, in the event's transaction."""
     name = WEBHOOK_NAME_OF.get(event.name, event.name)
-    if name not in WebhookEvent.values:
+    if name not in WEBHOOK_EVENTS:
         return
     if name != event.name:
         event = DomainEvent(name=name, reseller_id=event.reseller_id, livemode=event.livemode,
                             payload=_public_payload(name, event.payload))
     # A reseller has a handful of endpoints: filter their events here (works on SQLite too).
-    endpoints = [
-        endpoint for endpoint in WebhookEndpoint.objects.filter(
+    active = memoized(
+        ("webhook_endpoints", event.reseller_id, event.livemode),
+        lambda: list(WebhookEndpoint.objects.filter(
             reseller_id=event.reseller_id, livemode=event.livemode, is_active=True,
             deleted_at__isnull=True,
-        )
-        if event.name in endpoint.events
-    ]
+        )),
+    )
+    endpoints = [endpoint for endpoint in active if event.name in endpoint.events]
     if not endpoints:
         return
     now = timezone.now()

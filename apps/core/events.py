@@ -9,10 +9,12 @@ Explicit and listed in one setting, unlike Django signals.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.utils.module_loading import import_string
@@ -29,6 +31,34 @@ class DomainEvent:
 
 
 Consumer = Callable[[DomainEvent], None]
+T = TypeVar("T")
+
+_memo: ContextVar[dict[Any, Any] | None] = ContextVar("publish_memo", default=None)
+
+
+@contextmanager
+def publishing_many() -> Iterator[None]:
+    """Around many publishes in one transaction: consumers look each setting up once.
+
+    What `memoized` keeps lives only until the block ends, so use it inside
+    the transaction that publishes (a batch of the sweep, one API request).
+    """
+    token = _memo.set({})
+    try:
+        yield
+    finally:
+        _memo.reset(token)
+
+
+def memoized(key: Any, compute: Callable[[], T]) -> T:
+    """`compute()`, once per key inside `publishing_many`; every time outside it."""
+    memo = _memo.get()
+    if memo is None:
+        return compute()
+    if key not in memo:
+        memo[key] = compute()
+    value: T = memo[key]
+    return value
 
 
 @cache

@@ -9,17 +9,17 @@ to the reseller's own contact address, marked [TEST].
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 from typing import Any
 
 from django.utils import timezone
 
 from apps.accounts.models import Reseller
 from apps.core import crypto
-from apps.core.events import DomainEvent
+from apps.core.events import DomainEvent, memoized
 from apps.subscriptions.models import AccountEvent, ServiceAccount, SubscriptionSettings
 
 from .models import Event
+from .rendering import zone_named
 from .services import current_outbox_batch, outbox_enqueue
 
 # Account events and the email each one sends to the subscriber.
@@ -35,19 +35,12 @@ ACCOUNT_EVENTS = {
 }
 
 
-def _zone(reseller: Reseller) -> dt.tzinfo:
-    try:
-        return zoneinfo.ZoneInfo(reseller.timezone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return dt.UTC
-
-
 def _local(moment: dt.datetime | None, zone: dt.tzinfo) -> dt.datetime | None:
     return moment.astimezone(zone) if moment is not None else None
 
 
 def _account_context(account: ServiceAccount, reseller: Reseller) -> dict[str, Any]:
-    zone = _zone(reseller)
+    zone = zone_named(reseller.timezone)
     return {
         "reseller_name": reseller.name,
         "reseller_email": reseller.contact_email,
@@ -60,16 +53,9 @@ def _account_context(account: ServiceAccount, reseller: Reseller) -> dict[str, A
 
 
 def _grace_hours(reseller_id: int) -> int:
-    batch = current_outbox_batch()
-    if batch is not None and ("grace", reseller_id) in batch.memo:
-        return int(batch.memo[("grace", reseller_id)])
-    found = SubscriptionSettings.objects.filter(reseller_id=reseller_id).values_list(
-        "grace_hours", flat=True
-    ).first()
-    hours = 48 if found is None else found
-    if batch is not None:
-        batch.memo[("grace", reseller_id)] = hours
-    return hours
+    found = memoized(("grace_hours", reseller_id), lambda: SubscriptionSettings.objects.filter(
+        reseller_id=reseller_id).values_list("grace_hours", flat=True).first())
+    return 48 if found is None else int(found)
 
 
 def _load_account(account_id: int) -> ServiceAccount:
@@ -127,7 +113,7 @@ def on_domain_event(event: DomainEvent) -> None:
         context["days_left"] = payload["offset_days"]
     elif kind == Event.EXPIRED and account.expires_at is not None:
         context["grace_ends_at"] = _local(
-            account.expires_at + dt.timedelta(hours=_grace_hours(reseller.pk)), _zone(reseller)
+            account.expires_at + dt.timedelta(hours=_grace_hours(reseller.pk)), zone_named(reseller.timezone)
         )
     elif kind == Event.PAYMENT_FAILED:
         context["error"] = payload.get("error", "")

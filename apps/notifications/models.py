@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.db import models
 from django.db.models import Q
 
 from apps.core import crypto
+
+if TYPE_CHECKING:
+    from .rendering import Rendered
 
 
 class Event(models.TextChoices):
@@ -130,7 +135,11 @@ class OutboxStatus(models.TextChoices):
 
 
 class OutboxMessage(models.Model):
-    """One email to send, rendered when the event happened; delivered by a worker."""
+    """One email to send, delivered by a worker.
+
+    The event leaves what the email says (its context) and the subject; the
+    body is rendered from them when the row is delivered, then kept as sent.
+    """
 
     reseller = models.ForeignKey("accounts.Reseller", on_delete=models.CASCADE, related_name="+")
     livemode = models.BooleanField(default=True)
@@ -144,8 +153,10 @@ class OutboxMessage(models.Model):
     recipient = models.CharField(max_length=1000)
     subject = models.CharField(max_length=255)
     # Bodies are encrypted: a welcome email carries the service password.
-    text_encrypted = models.TextField()
+    text_encrypted = models.TextField(blank=True)
     html_encrypted = models.TextField(blank=True)
+    # The template context (JSON, encrypted) until the body is rendered; then empty.
+    context_encrypted = models.TextField(blank=True, default="")
     status = models.CharField(max_length=30, choices=OutboxStatus.choices,
                               default=OutboxStatus.QUEUED)
     attempts = models.PositiveSmallIntegerField(default=0)
@@ -177,15 +188,26 @@ class OutboxMessage(models.Model):
     def __str__(self) -> str:
         return f"{self.event} to {self.recipient} ({self.status})"
 
+    def _content(self) -> Rendered:
+        from .rendering import render_message
+
+        return render_message(self, time_zone=self.reseller.timezone)
+
     @property
     def text(self) -> str:
+        """The text body as sent, or as it will be sent (rendered now) when not yet delivered."""
+        if self.context_encrypted:
+            return self._content().text
         return crypto.decrypt(self.text_encrypted)
 
     @property
     def html(self) -> str:
         """The HTML part: the reseller's own, or the text in the default layout."""
-        if self.html_encrypted:
-            return crypto.decrypt(self.html_encrypted)
         from .rendering import layout_html
 
+        if self.context_encrypted:
+            content = self._content()
+            return content.html or layout_html(content.subject, content.text)
+        if self.html_encrypted:
+            return crypto.decrypt(self.html_encrypted)
         return layout_html(self.subject, self.text)

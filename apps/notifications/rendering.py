@@ -8,16 +8,26 @@ check that refuses a template that does not render.
 from __future__ import annotations
 
 import datetime as dt
+import json
+import zoneinfo
+from contextlib import nullcontext
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.template import Context, Engine, Template, TemplateSyntaxError
 from django.template.loader import get_template
+from django.utils import timezone
 
+from apps.core import crypto
 from apps.core.errors import ValidationError
+from apps.core.events import memoized
 
 from .models import Event, NotificationTemplate
+
+if TYPE_CHECKING:
+    from .models import OutboxMessage
 
 COMMON_CONTEXT = {
     "reseller_name": "the reseller's name",
@@ -103,9 +113,12 @@ def _default_sources(event: str) -> tuple[str, str]:
     return subject, text
 
 
+def _subject(source: str, context: dict[str, Any]) -> str:
+    return " ".join(str(_compiled(source, False).render(_text(context))).split())[:255]
+
+
 def _render(subject_src: str, text_src: str, html_src: str, context: dict[str, Any]) -> Rendered:
-    subject = " ".join(str(_compiled(subject_src, False).render(_text(context))).split())
-    subject = subject[:255]
+    subject = _subject(subject_src, context)
     text = str(_compiled(text_src, False).render(_text(context)))
     # No HTML template: the text in the default layout, made when the email goes out
     # (layout_html), so the outbox keeps only what the reseller wrote.
@@ -118,28 +131,123 @@ def layout_html(subject: str, text: str) -> str:
     return get_template("notifications/base.html").render({"subject": subject, "body_text": text})
 
 
+def zone_named(name: str) -> dt.tzinfo:
+    """The reseller's time zone; UTC for a name the system does not know."""
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return dt.UTC
+
+
+def _sources(
+    reseller_id: int, event: str, overrides: dict[str, NotificationTemplate] | None
+) -> tuple[str, str, str]:
+    def find() -> tuple[str, str, str]:
+        if overrides is not None:
+            override = overrides.get(event)
+        else:
+            override = NotificationTemplate.objects.filter(reseller_id=reseller_id,
+                                                           event=event).first()
+        if override is not None:
+            return override.subject, override.text, override.html
+        subject, text = _default_sources(event)
+        return subject, text, ""
+
+    return memoized(("template_sources", reseller_id, event), find)
+
+
 def render_event(
     reseller_id: int, event: str, context: dict[str, Any], *, livemode: bool = True,
-    overrides: dict[str, NotificationTemplate] | None = None,
+    overrides: dict[str, NotificationTemplate] | None = None, zone: dt.tzinfo | None = None,
 ) -> Rendered:
     """The reseller's template for the event if it has one, else the default.
 
-    `overrides` (the reseller's templates by event) saves the lookup in a batch.
+    `overrides` (the reseller's templates by event) saves the lookup in a batch;
+    dates show in `zone` (the reseller's) when given.
     """
-    if overrides is not None:
-        override = overrides.get(event)
-    else:
-        override = NotificationTemplate.objects.filter(reseller_id=reseller_id,
-                                                       event=event).first()
-    if override is not None:
-        rendered = _render(override.subject, override.text, override.html, context)
-    else:
-        subject, text = _default_sources(event)
-        rendered = _render(subject, text, "", context)
+    subject, text, html = _sources(reseller_id, event, overrides)
+    with timezone.override(zone) if zone is not None else nullcontext():
+        rendered = _render(subject, text, html, context)
     if not livemode:
-        rendered = Rendered(subject=f"[TEST] {rendered.subject}", text=rendered.text,
+        rendered = Rendered(subject=f"[TEST] {rendered.subject}"[:255], text=rendered.text,
                             html=rendered.html)
     return rendered
+
+
+class _Reads(dict[str, Any]):
+    """A context that notes the names a template looks up (Context asks `in`, then reads)."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        super().__init__(data)
+        self.names: set[str] = set()
+
+    def __contains__(self, key: object) -> bool:
+        self.names.add(str(key))
+        return super().__contains__(key)
+
+
+_MISSING = object()
+
+
+def render_subject(
+    reseller_id: int, event: str, context: dict[str, Any], *, livemode: bool = True,
+    overrides: dict[str, NotificationTemplate] | None = None, zone: dt.tzinfo | None = None,
+) -> str:
+    """Only the subject of render_event: what an outbox row shows before it is rendered.
+
+    Inside `publishing_many` (a sweep batch) a subject is rendered once per
+    distinct value of the names it reads: a template's output depends on those
+    values only, and most subjects read one name or none ("expires in 3 days").
+    """
+    source = _sources(reseller_id, event, overrides)[0]
+    memo: dict[Any, Any] = memoized(("subjects",), dict)
+    shapes: set[tuple[str, ...]] = memo.setdefault((source, zone), set())
+    try:
+        for names in shapes:
+            found = memo.get((source, zone, names,
+                              tuple(context.get(name, _MISSING) for name in names)))
+            if found is not None:
+                return str(found) if livemode else f"[TEST] {found}"[:255]
+    except TypeError:  # a value that cannot be a key: render every time
+        shapes = set()
+    reads = _Reads(context)
+    with timezone.override(zone) if zone is not None else nullcontext():
+        subject = _subject(source, reads)
+    names = tuple(sorted(reads.names))
+    try:
+        memo[(source, zone, names, tuple(context.get(name, _MISSING) for name in names))] = subject
+        shapes.add(names)
+    except TypeError:
+        pass
+    return subject if livemode else f"[TEST] {subject}"[:255]
+
+
+# Context values that are datetimes: JSON keeps them as ISO 8601 text.
+DATETIME_KEYS = ("expires_at", "grace_ends_at")
+
+
+def context_seal(context: dict[str, Any]) -> str:
+    """The context as an outbox row keeps it until rendered: JSON, encrypted (it may hold a password)."""
+    return crypto.encrypt(json.dumps(context, cls=DjangoJSONEncoder))
+
+
+def context_open(sealed: str) -> dict[str, Any]:
+    context: dict[str, Any] = json.loads(crypto.decrypt(sealed))
+    for key in DATETIME_KEYS:
+        if isinstance(context.get(key), str):
+            context[key] = dt.datetime.fromisoformat(context[key])
+    return context
+
+
+def render_message(message: OutboxMessage, *, time_zone: str) -> Rendered:
+    """An outbox row's email: as stored once rendered, else from its context and today's template."""
+    if not message.context_encrypted:
+        return Rendered(subject=message.subject, text=crypto.decrypt(message.text_encrypted),
+                        html=crypto.decrypt(message.html_encrypted)
+                        if message.html_encrypted else "")
+    return render_event(message.reseller_id, message.event,
+                        context_open(message.context_encrypted), livemode=message.livemode,
+                        zone=zone_named(time_zone))
 
 
 def template_check(*, event: str, subject: str, text: str, html: str = "") -> Rendered:

@@ -32,6 +32,7 @@ from apps.accounts.permissions import Perm, authorize
 from apps.audit.services import audit_record, snapshot
 from apps.core import crypto
 from apps.core.actors import Actor
+from apps.core.db import insert_rows
 from apps.core.errors import ValidationError
 
 from .models import (
@@ -45,7 +46,15 @@ from .models import (
     OutboxStatus,
     SmtpSecurity,
 )
-from .rendering import layout_html, render_event, template_check
+from .rendering import (
+    context_seal,
+    layout_html,
+    render_event,
+    render_message,
+    render_subject,
+    template_check,
+    zone_named,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -183,17 +192,25 @@ def notification_template_save(
 # ---------------------------------------------------------------- the outbox
 
 
+# What the emails of account events read of an account (consumers.on_domain_event).
+PRELOAD_ACCOUNT_FIELDS = (
+    "reseller_id", "username", "expires_at", "auto_renew", "livemode", "subscriber",
+    "subscriber__name", "subscriber__email", "plan", "plan__name",
+)
+
+
 @dataclass
 class OutboxBatch:
     """Rows written set-based at the end of a batch (the sweep's), and what they share."""
 
-    rows: list[OutboxMessage] = field(default_factory=list)
+    # Rows as insert_rows takes them.
+    rows: list[dict[str, Any]] = field(default_factory=list)
     keys: set[tuple[int, str]] = field(default_factory=set)
     settings: dict[int, NotificationSettings] = field(default_factory=dict)
     templates: dict[int, dict[str, NotificationTemplate]] = field(default_factory=dict)
-    # Objects the caller already loaded, by model and id (accounts with subscriber and plan).
+    # Objects the caller already loaded, by model and id: accounts, with at least
+    # PRELOAD_ACCOUNT_FIELDS, their subscriber and plan, and `reseller` set.
     preloaded: dict[tuple[str, int], Any] = field(default_factory=dict)
-    memo: dict[Any, Any] = field(default_factory=dict)
 
     def config(self, reseller_id: int) -> NotificationSettings:
         if reseller_id not in self.settings:
@@ -229,8 +246,8 @@ def outbox_batch() -> Iterator[OutboxBatch]:
     finally:
         _batch.reset(token)
     if batch.rows:
-        OutboxMessage.objects.bulk_create(batch.rows, ignore_conflicts=True, batch_size=500)
-        if any(row.status == OutboxStatus.QUEUED for row in batch.rows):
+        insert_rows(OutboxMessage, batch.rows, ignore_conflicts=True)
+        if any(row["status"] == OutboxStatus.QUEUED for row in batch.rows):
             _dispatch_due_on_commit()
 
 
@@ -245,7 +262,11 @@ def outbox_enqueue(
     account_id: int | None = None,
     now: dt.datetime | None = None,
 ) -> OutboxMessage | None:
-    """Render and store one email, once per (reseller, dedupe_key). Call inside the event's transaction.
+    """Store one email, once per (reseller, dedupe_key). Call inside the event's transaction.
+
+    The row keeps the subject and the context; outbox_render makes the body
+    when the row goes out (the sweep writes thousands of rows at a time, and a
+    worker renders each as it sends it).
 
     Returns the row (the existing one on a repeat), or None when there is no
     recipient or when an outbox batch collects it.
@@ -267,20 +288,22 @@ def outbox_enqueue(
         status = OutboxStatus.NOT_SENT_NO_EMAIL_BACKEND
     else:
         status = OutboxStatus.QUEUED
-    rendered = render_event(reseller.pk, event, {**context, "livemode": livemode},
-                            livemode=livemode,
-                            overrides=batch.overrides(reseller.pk) if batch else None)
-    message = OutboxMessage(
-        reseller=reseller, livemode=livemode, event=event, dedupe_key=dedupe_key,
-        account_id=account_id, recipient=recipient, subject=rendered.subject,
-        text_encrypted=crypto.encrypt(rendered.text),
-        html_encrypted=crypto.encrypt(rendered.html) if rendered.html else "",
-        status=status, next_attempt_at=now, created_at=now,
-    )
+    context = {**context, "livemode": livemode}
+    # The subject now, for every list and search; the body when the row is delivered.
+    subject = render_subject(reseller.pk, event, context, livemode=livemode,
+                             overrides=batch.overrides(reseller.pk) if batch else None,
+                             zone=zone_named(reseller.timezone))
+    row = {
+        "reseller_id": reseller.pk, "livemode": livemode, "event": event,
+        "dedupe_key": dedupe_key, "account_id": account_id, "recipient": recipient,
+        "subject": subject, "context_encrypted": context_seal(context),
+        "status": status, "next_attempt_at": now, "created_at": now,
+    }
     if batch is not None:
         batch.keys.add((reseller.pk, dedupe_key))
-        batch.rows.append(message)
+        batch.rows.append(row)
         return None
+    message = OutboxMessage(**row)
     try:
         with transaction.atomic():
             message.save(force_insert=True)
@@ -427,6 +450,7 @@ def _deliver_claimed(message: OutboxMessage, now: dt.datetime) -> str:
                     attempts=F("attempts") - 1)
         return OutboxStatus.NOT_SENT_NO_EMAIL_BACKEND
     try:
+        outbox_render(message, reseller=reseller)
         provider_id = _send(config, reseller, to=[message.recipient], subject=message.subject,
                             text=message.text, html=message.html)
     except (TimeoutError, smtplib.SMTPException, OSError, Exception) as error:
@@ -441,6 +465,22 @@ def _deliver_claimed(message: OutboxMessage, now: dt.datetime) -> str:
     rows.update(status=OutboxStatus.SENT, sent_at=now, provider_message_id=provider_id[:255],
                 last_error="")
     return OutboxStatus.SENT
+
+
+def outbox_render(message: OutboxMessage, *, reseller: Reseller) -> OutboxMessage:
+    """Render the row's body from its context and keep it (once): what is sent is what is stored."""
+    if not message.context_encrypted:
+        return message
+    rendered = render_message(message, time_zone=reseller.timezone)
+    message.subject = rendered.subject
+    message.text_encrypted = crypto.encrypt(rendered.text)
+    message.html_encrypted = crypto.encrypt(rendered.html) if rendered.html else ""
+    message.context_encrypted = ""
+    OutboxMessage.objects.filter(pk=message.pk).exclude(context_encrypted="").update(
+        subject=message.subject, text_encrypted=message.text_encrypted,
+        html_encrypted=message.html_encrypted, context_encrypted="",
+    )
+    return message
 
 
 def _retry_later(message_id: int, delay: dt.timedelta) -> None:

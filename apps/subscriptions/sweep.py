@@ -31,7 +31,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-import zoneinfo
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
@@ -46,9 +45,11 @@ from django.utils import timezone
 from apps.accounts.models import Reseller
 from apps.audit.services import audit_record_many
 from apps.core.actors import Actor
+from apps.core.db import insert_rows
 from apps.core.errors import DomainError
-from apps.core.events import DomainEvent, publish
-from apps.notifications.services import outbox_batch
+from apps.core.events import DomainEvent, publish, publishing_many
+from apps.notifications.rendering import zone_named
+from apps.notifications.services import PRELOAD_ACCOUNT_FIELDS, outbox_batch
 
 from . import services, states
 from .collectors import collector_for, sources_renewing_here
@@ -150,13 +151,6 @@ def sweep_lock() -> Iterator[bool]:
 # ---------------------------------------------------------------- helpers
 
 
-def _zone(name: str) -> dt.tzinfo:
-    try:
-        return zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return dt.UTC
-
-
 def reminder_due_at(expires_at: dt.datetime, offset_days: int, zone: dt.tzinfo) -> dt.datetime:
     """The start of the reseller's local day `offset_days` before the expiry's local day."""
     day = expires_at.astimezone(zone).date() - dt.timedelta(days=offset_days)
@@ -164,19 +158,16 @@ def reminder_due_at(expires_at: dt.datetime, offset_days: int, zone: dt.tzinfo) 
 
 
 def _batches(query: QuerySet[ServiceAccount], batch_size: int) -> Iterator[list[int]]:
-    """Ids of the candidates, in (expires_at, id) order, a batch at a time (keyset pagination)."""
-    last: tuple[dt.datetime | None, int] | None = None
-    while True:
-        page = query
-        if last is not None:
-            page = page.filter(Q(expires_at__gt=last[0]) | Q(expires_at=last[0], pk__gt=last[1]))
-        rows = list(page.order_by("expires_at", "pk").values_list("expires_at", "pk")[:batch_size])
-        if not rows:
-            return
-        yield [pk for _, pk in rows]
-        if len(rows) < batch_size:
-            return
-        last = rows[-1]
+    """Ids of the candidates, in (expires_at, id) order, a batch at a time.
+
+    The ids are read in one query, before any batch changes them: paging the
+    query instead re-reads what came before each page when many accounts share
+    an expiry (a bulk import, a plan launch), which grows with the square of
+    the accounts due. The memory is the ids of the accounts due, no more.
+    """
+    ids = list(query.order_by("expires_at", "pk").values_list("pk", flat=True))
+    for start in range(0, len(ids), batch_size):
+        yield ids[start:start + batch_size]
 
 
 @dataclass
@@ -255,12 +246,13 @@ def _transition_batch(
     event_action = {"expire": EventAction.EXPIRE, "suspend": EventAction.SUSPEND,
                     "terminate": EventAction.TERMINATE}[action]
     try:
-        with transaction.atomic(), outbox_batch() as batch:
+        with transaction.atomic(), publishing_many(), outbox_batch() as batch:
             Reseller.objects.select_for_update().only("pk").get(pk=reseller.pk)
             accounts = list(
                 ServiceAccount.objects.select_for_update(skip_locked=True, of=("self",))
                 .filter(expect, pk__in=ids)
-                .select_related("plan", "subscriber", "reseller")
+                .select_related("plan", "subscriber")
+                .only("status", *PRELOAD_ACCOUNT_FIELDS)
                 .order_by("pk")
             )
             if not accounts:
@@ -274,6 +266,7 @@ def _transition_batch(
                 account.status_changed_at = run.now
                 if action == "terminate":
                     account.pending_reason = ""
+                account.reseller = reseller
                 batch.preloaded[("account", account.pk)] = account
             pks = [a.pk for a in accounts]
             fields: dict[str, Any] = {"status": target, "status_changed_at": run.now,
@@ -284,27 +277,26 @@ def _transition_batch(
                     account_id__in=pks, status=OperationStatus.WAITING
                 ).update(status=OperationStatus.CANCELLED, completed_at=run.now)
             ServiceAccount.objects.filter(pk__in=pks).update(**fields)
-            events = AccountEvent.objects.bulk_create([
-                AccountEvent(
-                    account=a, reseller_id=a.reseller_id, created_at=run.now,
-                    action=event_action, actor_type=ACTOR.kind, actor_label=ACTOR.label,
-                    from_status=before[a.pk][0], to_status=target,
-                    old_expires_at=before[a.pk][1], new_expires_at=a.expires_at,
-                    reason=reason, data={},
-                )
+            event_ids = dict(insert_rows(AccountEvent, [
+                {"account_id": a.pk, "reseller_id": a.reseller_id, "created_at": run.now,
+                 "action": event_action, "actor_type": ACTOR.kind, "actor_label": ACTOR.label,
+                 "from_status": before[a.pk][0], "to_status": target,
+                 "old_expires_at": before[a.pk][1], "new_expires_at": a.expires_at,
+                 "reason": reason, "data": {}}
                 for a in accounts
-            ])
+            ], returning=("account_id", "id")))
             audit_record_many(
                 actor=ACTOR, reseller_id=reseller.pk, action=f"account.{action}",
                 changes=[(a, {"status": before[a.pk][0]}, {"status": target}) for a in accounts],
                 now=run.now,
             )
-            for account, event in zip(accounts, events, strict=True):
+            for account in accounts:
                 publish(DomainEvent(
                     name=services.PUBLISHED_EVENTS[event_action], reseller_id=reseller.pk,
                     livemode=account.livemode,
                     payload={"account_id": account.pk, "subscriber_id": account.subscriber_id,
-                             "event_id": event.pk, "from_status": before[account.pk][0],
+                             "event_id": event_ids[account.pk],
+                             "from_status": before[account.pk][0],
                              "to_status": target, "now": run.now.isoformat()},
                 ))
     except Exception:
@@ -498,7 +490,7 @@ def _step_terminate(run: _Run, reseller: Reseller, config: SubscriptionSettings)
 
 
 def _step_reminders(run: _Run, reseller: Reseller, config: SubscriptionSettings) -> None:
-    zone = _zone(reseller.timezone)
+    zone = zone_named(reseller.timezone)
     today = run.now.astimezone(zone).date()
     offsets = sorted({int(d) for d in config.reminder_offsets or []}, reverse=True)
     for offset in offsets:
@@ -526,19 +518,11 @@ def _step_reminders(run: _Run, reseller: Reseller, config: SubscriptionSettings)
 
 def _reminder_batches(candidates: QuerySet[ServiceAccount],
                       batch_size: int) -> Iterator[list[tuple[int, dt.datetime | None, bool]]]:
-    last: tuple[dt.datetime | None, int] | None = None
-    while True:
-        page = candidates
-        if last is not None:
-            page = page.filter(Q(expires_at__gt=last[0]) | Q(expires_at=last[0], pk__gt=last[1]))
-        rows = list(page.order_by("expires_at", "pk").values_list("pk", "expires_at",
-                                                                    "livemode")[:batch_size])
-        if not rows:
-            return
-        yield rows
-        if len(rows) < batch_size:
-            return
-        last = (rows[-1][1], rows[-1][0])
+    """As _batches, with each account's expiry and mode."""
+    rows = list(candidates.order_by("expires_at", "pk").values_list("pk", "expires_at",
+                                                                     "livemode"))
+    for start in range(0, len(rows), batch_size):
+        yield rows[start:start + batch_size]
 
 
 def _remind_batch(run: _Run, reseller: Reseller,
@@ -547,20 +531,22 @@ def _remind_batch(run: _Run, reseller: Reseller,
     due = [(pk, expires_at, livemode) for pk, expires_at, livemode in rows
            if expires_at is not None]
     try:
-        with transaction.atomic(), outbox_batch() as batch:
-            for account in ServiceAccount.objects.filter(
-                pk__in=[pk for pk, _, _ in due]
-            ).select_related("plan", "subscriber", "reseller"):
-                batch.preloaded[("account", account.pk)] = account
+        with transaction.atomic(), publishing_many(), outbox_batch() as batch:
             # The unique key (account, period, offset) is the truth: a row another writer
-            # made first is not inserted twice, and its email's dedupe key stops a second one.
-            ReminderLog.objects.bulk_create(
-                [ReminderLog(reseller=reseller, account_id=pk, period_expires_at=expires_at,
-                             offset_days=offset, livemode=livemode, created_at=run.now)
-                 for pk, expires_at, livemode in due],
-                ignore_conflicts=True,
-            )
+            # made first is not inserted again, and its reminder is that writer's to send.
+            inserted = {pk for (pk,) in insert_rows(ReminderLog, [
+                {"reseller_id": reseller.pk, "account_id": pk, "period_expires_at": expires_at,
+                 "offset_days": offset, "livemode": livemode, "created_at": run.now}
+                for pk, expires_at, livemode in due
+            ], ignore_conflicts=True, returning=("account_id",))}
+            for account in ServiceAccount.objects.filter(pk__in=inserted).select_related(
+                "plan", "subscriber"
+            ).only(*PRELOAD_ACCOUNT_FIELDS):
+                account.reseller = reseller
+                batch.preloaded[("account", account.pk)] = account
             for pk, expires_at, livemode in due:
+                if pk not in inserted:
+                    continue
                 publish(DomainEvent(
                     name="account.reminder_due", reseller_id=reseller.pk, livemode=livemode,
                     payload={"account_id": pk, "offset_days": offset,
@@ -572,7 +558,8 @@ def _remind_batch(run: _Run, reseller: Reseller,
         for pk, expires_at, livemode in due:
             _remind(run, reseller, pk, expires_at, livemode, offset)
         return
-    run.report.reminders += len(due)
+    run.report.reminders += len(inserted)
+    run.report.skipped += len(due) - len(inserted)
 
 
 def _remind(run: _Run, reseller: Reseller, account_id: int, expires_at: dt.datetime,
