@@ -30,14 +30,16 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, connections, transaction
 from django.db.models import Exists, F, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -76,6 +78,7 @@ DEFAULT_BATCH_SIZE = 500
 DAY = dt.timedelta(days=1)
 
 Progress = Callable[[str], None]
+T = TypeVar("T")
 
 
 @dataclass
@@ -178,9 +181,54 @@ class _Run:
     batch_size: int
     progress: Progress | None
 
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
     def tell(self, message: str) -> None:
         if self.progress is not None:
             self.progress(message)
+
+    def count(self, counter: str, n: int = 1) -> None:
+        with self.lock:
+            setattr(self.report, counter, getattr(self.report, counter) + n)
+
+    def each(self, batches: Iterator[T], work: Callable[[T], None]) -> None:
+        """`work` on every batch; on PostgreSQL, SWEEP_WORKERS batches at a time.
+
+        Each worker thread has its own connection, so one batch's Python (the
+        emails' subjects and contexts) runs while another's statements run.
+        Batches are disjoint and each takes its accounts with `skip_locked`.
+        Inside a transaction (a test's) the batches go one after another on
+        the caller's connection, which alone sees what that transaction wrote.
+        """
+        workers = getattr(settings, "SWEEP_WORKERS", 1)
+        if workers < 2 or connection.vendor != "postgresql" or connection.in_atomic_block:
+            for batch in batches:
+                work(batch)
+            return
+        source = iter(batches)
+        failures: list[BaseException] = []
+        logger.debug("sweep: batches on %s connections", workers)
+
+        def worker() -> None:
+            try:
+                while not failures:
+                    with self.lock:
+                        batch = next(source, None)
+                    if batch is None:
+                        return
+                    work(batch)
+            except BaseException as error:
+                failures.append(error)
+            finally:
+                connections.close_all()  # this thread's own
+
+        threads = [threading.Thread(target=worker, name=f"sweep-{n}") for n in range(workers)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        if failures:
+            raise failures[0]
 
     def item(self, reseller_id: int, account_id: int, work: Callable[[ServiceAccount], str | None],
              *, expect: Q) -> None:
@@ -196,21 +244,21 @@ class _Run:
                 )
                 if account is None:
                     # Someone else holds it, or it moved on since we read it.
-                    self.report.skipped += 1
+                    self.count("skipped")
                     return
                 counter = work(account)
         except DomainError as error:
-            self.report.skipped += 1
+            self.count("skipped")
             logger.info("sweep: account %s skipped: %s", account_id, error)
             return
         except Exception as error:
-            self.report.errors += 1
+            self.count("errors")
             message = f"account {account_id}: {type(error).__name__}: {error}"
             self.report.error_messages.append(message[:500])
             logger.exception("sweep: account %s failed", account_id)
             return
         if counter:
-            setattr(self.report, counter, getattr(self.report, counter) + 1)
+            self.count(counter)
 
 
 def _accounts(reseller: Reseller, statuses: list[str]) -> QuerySet[ServiceAccount]:
@@ -221,6 +269,21 @@ def _accounts(reseller: Reseller, statuses: list[str]) -> QuerySet[ServiceAccoun
 
 
 # ---------------------------------------------------------------- the steps
+
+
+def _lock_reseller_shared(reseller_id: int) -> None:
+    """The reseller row first, as services.py locks it, but shared among the sweep's batches.
+
+    FOR KEY SHARE waits for a service holding the row FOR UPDATE and makes such
+    a service wait, so the one lock order holds; two batches of the sweep do
+    not wait for each other (they take disjoint accounts).
+    """
+    if connection.vendor != "postgresql":
+        Reseller.objects.select_for_update().only("pk").get(pk=reseller_id)
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM accounts_reseller WHERE id = %s FOR KEY SHARE",
+                       [reseller_id])
 
 
 def _transition_batch(
@@ -247,7 +310,7 @@ def _transition_batch(
                     "terminate": EventAction.TERMINATE}[action]
     try:
         with transaction.atomic(), publishing_many(), outbox_batch() as batch:
-            Reseller.objects.select_for_update().only("pk").get(pk=reseller.pk)
+            _lock_reseller_shared(reseller.pk)
             accounts = list(
                 ServiceAccount.objects.select_for_update(skip_locked=True, of=("self",))
                 .filter(expect, pk__in=ids)
@@ -256,7 +319,7 @@ def _transition_batch(
                 .order_by("pk")
             )
             if not accounts:
-                run.report.skipped += len(ids)
+                run.count("skipped", len(ids))
                 return
             before = {a.pk: (a.status, a.expires_at) for a in accounts}
             target = states.check(action, accounts[0].status)
@@ -304,8 +367,8 @@ def _transition_batch(
         for account_id in ids:
             run.item(reseller.pk, account_id, fallback, expect=expect)
         return
-    run.report.skipped += len(ids) - len(accounts)
-    setattr(run.report, counter, getattr(run.report, counter) + len(accounts))
+    run.count("skipped", len(ids) - len(accounts))
+    run.count(counter, len(accounts))
 
 
 def _transition(
@@ -451,11 +514,10 @@ def _step_expire(run: _Run, reseller: Reseller, config: SubscriptionSettings) ->
     if run.dry_run:
         run.report.expired += candidates.count()
         return
-    for ids in _batches(candidates, run.batch_size):
-        _transition_batch(run, reseller, ids, action="expire", reason="expired",
-                          counter="expired",
-                          expect=Q(status=AccountStatus.ACTIVE, expires_at__lte=run.now),
-                          fallback=_transition(services.account_expire, "expired", run.now))
+    run.each(_batches(candidates, run.batch_size), lambda ids: _transition_batch(
+        run, reseller, ids, action="expire", reason="expired", counter="expired",
+        expect=Q(status=AccountStatus.ACTIVE, expires_at__lte=run.now),
+        fallback=_transition(services.account_expire, "expired", run.now)))
 
 
 def _step_grace_over(run: _Run, reseller: Reseller, config: SubscriptionSettings) -> None:
@@ -464,12 +526,11 @@ def _step_grace_over(run: _Run, reseller: Reseller, config: SubscriptionSettings
     if run.dry_run:
         run.report.suspended += candidates.count()
         return
-    for ids in _batches(candidates, run.batch_size):
-        _transition_batch(run, reseller, ids, action="suspend", reason="grace period over",
-                          counter="suspended",
-                          expect=Q(status=AccountStatus.GRACE, expires_at__lte=cutoff),
-                          fallback=_transition(services.account_suspend, "suspended", run.now,
-                                               reason="grace period over"))
+    run.each(_batches(candidates, run.batch_size), lambda ids: _transition_batch(
+        run, reseller, ids, action="suspend", reason="grace period over", counter="suspended",
+        expect=Q(status=AccountStatus.GRACE, expires_at__lte=cutoff),
+        fallback=_transition(services.account_suspend, "suspended", run.now,
+                             reason="grace period over")))
 
 
 def _step_terminate(run: _Run, reseller: Reseller, config: SubscriptionSettings) -> None:
@@ -481,12 +542,11 @@ def _step_terminate(run: _Run, reseller: Reseller, config: SubscriptionSettings)
         run.report.terminated += candidates.count()
         return
     reason = f"suspended for {config.termination_after_days} days"
-    for ids in _batches(candidates, run.batch_size):
-        _transition_batch(run, reseller, ids, action="terminate", reason=reason,
-                          counter="terminated",
-                          expect=Q(status=AccountStatus.SUSPENDED, status_changed_at__lte=cutoff),
-                          fallback=_transition(services.account_terminate, "terminated",
-                                               run.now, reason=reason))
+    run.each(_batches(candidates, run.batch_size), lambda ids: _transition_batch(
+        run, reseller, ids, action="terminate", reason=reason, counter="terminated",
+        expect=Q(status=AccountStatus.SUSPENDED, status_changed_at__lte=cutoff),
+        fallback=_transition(services.account_terminate, "terminated", run.now,
+                             reason=reason)))
 
 
 def _step_reminders(run: _Run, reseller: Reseller, config: SubscriptionSettings) -> None:
@@ -512,8 +572,8 @@ def _step_reminders(run: _Run, reseller: Reseller, config: SubscriptionSettings)
         if run.dry_run:
             run.report.reminders += candidates.count()
             continue
-        for rows in _reminder_batches(candidates, run.batch_size):
-            _remind_batch(run, reseller, rows, offset)
+        run.each(_reminder_batches(candidates, run.batch_size),
+                 partial(_remind_batch, run, reseller, offset=offset))
 
 
 def _reminder_batches(candidates: QuerySet[ServiceAccount],
@@ -558,8 +618,8 @@ def _remind_batch(run: _Run, reseller: Reseller,
         for pk, expires_at, livemode in due:
             _remind(run, reseller, pk, expires_at, livemode, offset)
         return
-    run.report.reminders += len(inserted)
-    run.report.skipped += len(due) - len(inserted)
+    run.count("reminders", len(inserted))
+    run.count("skipped", len(due) - len(inserted))
 
 
 def _remind(run: _Run, reseller: Reseller, account_id: int, expires_at: dt.datetime,
@@ -577,14 +637,14 @@ def _remind(run: _Run, reseller: Reseller, account_id: int, expires_at: dt.datet
             ))
     except IntegrityError:
         # The unique key says this reminder went already (a concurrent or earlier run).
-        run.report.skipped += 1
+        run.count("skipped")
         return
     except Exception as error:
-        run.report.errors += 1
+        run.count("errors")
         run.report.error_messages.append(f"reminder {account_id}: {error}"[:500])
         logger.exception("sweep: reminder for account %s failed", account_id)
         return
-    run.report.reminders += 1
+    run.count("reminders")
 
 
 def credits_needed_within(reseller: Reseller, *, now: dt.datetime, days: int) -> int:

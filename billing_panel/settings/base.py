@@ -177,6 +177,9 @@ RENEWAL_COLLECTORS: dict[str, str] = {}
 NOTIFICATIONS_DISPATCH = env.bool("NOTIFICATIONS_DISPATCH", default=True)
 # The beat entry's interval, used when its migration creates it (then edit it in the admin).
 SWEEP_INTERVAL_MINUTES = env.int("SWEEP_INTERVAL_MINUTES", default=15)
+# Database connections the sweep's set-based batches use at once (PostgreSQL):
+# one batch's Python runs while another's statements run.
+SWEEP_WORKERS = env.int("SWEEP_WORKERS", default=2)
 
 EMAIL_BACKEND = env.str(
     "EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend"

@@ -118,3 +118,20 @@ def test_two_sweeps_at_once_end_as_one_clean_run():
     assert sweep_scenario.fingerprint(reseller) == sweep_scenario.fingerprint(clean3)
     assert sweep_scenario.fingerprint(reseller)["accounts"]["expiring0"] == \
         reference["accounts"]["expiring0"]
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_batches_on_several_connections_end_as_one_run_on_one(settings, caplog):
+    settings.SWEEP_WORKERS = 1
+    one = sweep_scenario.build(copies=5)
+    assert sweep(now=NOW, reseller_slug=one.slug, batch_size=2).errors == 0
+    settings.SWEEP_WORKERS = 3
+    several = sweep_scenario.build(copies=5)
+    with caplog.at_level("DEBUG", logger="apps.subscriptions.sweep"):
+        report = sweep(now=NOW, reseller_slug=several.slug, batch_size=2)
+    assert "sweep: batches on 3 connections" in caplog.text
+    assert (report.errors, report.expired, report.suspended, report.terminated,
+            report.reminders) == (0, 5, 5, 5, 5)
+
+    assert sweep_scenario.fingerprint(several) == sweep_scenario.fingerprint(one)
