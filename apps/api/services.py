@@ -487,9 +487,6 @@ def webhook_consume(event: DomainEvent) -> None:
     name = WEBHOOK_NAME_OF.get(event.name, event.name)
     if name not in WEBHOOK_EVENTS:
         return
-    if name != event.name:
-        event = DomainEvent(name=name, reseller_id=event.reseller_id, livemode=event.livemode,
-                            payload=_public_payload(name, event.payload))
     # A reseller has a handful of endpoints: filter their events here (works on SQLite too).
     active = memoized(
         ("webhook_endpoints", event.reseller_id, event.livemode),
@@ -498,9 +495,12 @@ def webhook_consume(event: DomainEvent) -> None:
             deleted_at__isnull=True,
         )),
     )
-    endpoints = [endpoint for endpoint in active if event.name in endpoint.events]
+    endpoints = [endpoint for endpoint in active if name in endpoint.events]
     if not endpoints:
         return
+    if name != event.name:
+        event = DomainEvent(name=name, reseller_id=event.reseller_id, livemode=event.livemode,
+                            payload=_public_payload(name, event.payload))
     now = timezone.now()
     data: dict[str, Any] = dict(event.payload)
     if "account_id" in data and event.name.startswith("account."):

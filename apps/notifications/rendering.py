@@ -226,9 +226,19 @@ def render_subject(
 DATETIME_KEYS = ("expires_at", "grace_ends_at")
 
 
+_encoder = DjangoJSONEncoder()
+
+
+def _json_value(value: Any) -> Any:
+    # Datetimes whole (DjangoJSONEncoder would cut them to milliseconds); the rest as it does.
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    return _encoder.default(value)
+
+
 def context_seal(context: dict[str, Any]) -> str:
     """The context as an outbox row keeps it until rendered: JSON, encrypted (it may hold a password)."""
-    return crypto.encrypt(json.dumps(context, cls=DjangoJSONEncoder))
+    return crypto.encrypt(json.dumps(context, default=_json_value))
 
 
 def context_open(sealed: str) -> dict[str, Any]:

@@ -192,10 +192,11 @@ def notification_template_save(
 # ---------------------------------------------------------------- the outbox
 
 
-# What the emails of account events read of an account (consumers.on_domain_event).
+# What the emails of account events read of an account (consumers.on_domain_event),
+# with the subscriber selected; the plan and the reseller are the caller's to set.
 PRELOAD_ACCOUNT_FIELDS = (
-    "reseller_id", "username", "expires_at", "auto_renew", "livemode", "subscriber",
-    "subscriber__name", "subscriber__email", "plan", "plan__name",
+    "reseller_id", "plan_id", "username", "expires_at", "auto_renew", "livemode", "subscriber",
+    "subscriber__name", "subscriber__email",
 )
 
 
@@ -209,7 +210,7 @@ class OutboxBatch:
     settings: dict[int, NotificationSettings] = field(default_factory=dict)
     templates: dict[int, dict[str, NotificationTemplate]] = field(default_factory=dict)
     # Objects the caller already loaded, by model and id: accounts, with at least
-    # PRELOAD_ACCOUNT_FIELDS, their subscriber and plan, and `reseller` set.
+    # PRELOAD_ACCOUNT_FIELDS and their subscriber, `plan` and `reseller` set.
     preloaded: dict[tuple[str, int], Any] = field(default_factory=dict)
 
     def config(self, reseller_id: int) -> NotificationSettings:

@@ -32,7 +32,7 @@ import datetime as dt
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from functools import partial
@@ -49,9 +49,9 @@ from apps.audit.services import audit_record_many
 from apps.core.actors import Actor
 from apps.core.db import insert_rows
 from apps.core.errors import DomainError
-from apps.core.events import DomainEvent, publish, publishing_many
+from apps.core.events import DomainEvent, memoized, publish, publishing_many
 from apps.notifications.rendering import zone_named
-from apps.notifications.services import PRELOAD_ACCOUNT_FIELDS, outbox_batch
+from apps.notifications.services import PRELOAD_ACCOUNT_FIELDS, OutboxBatch, outbox_batch
 
 from . import services, states
 from .collectors import collector_for, sources_renewing_here
@@ -63,6 +63,7 @@ from .models import (
     EventAction,
     OperationStatus,
     PendingOperation,
+    Plan,
     ReminderLog,
     ServiceAccount,
     SubscriptionSettings,
@@ -271,6 +272,16 @@ def _accounts(reseller: Reseller, statuses: list[str]) -> QuerySet[ServiceAccoun
 # ---------------------------------------------------------------- the steps
 
 
+def _preload(batch: OutboxBatch, reseller: Reseller, accounts: Iterable[ServiceAccount]) -> None:
+    """Hand the batch's accounts to the email consumer, with the reseller and plans loaded once."""
+    plans = memoized(("plans", reseller.pk),
+                     lambda: {p.pk: p for p in Plan.objects.filter(reseller=reseller)})
+    for account in accounts:
+        account.reseller = reseller
+        account.plan = plans[account.plan_id]
+        batch.preloaded[("account", account.pk)] = account
+
+
 def _lock_reseller_shared(reseller_id: int) -> None:
     """The reseller row first, as services.py locks it, but shared among the sweep's batches.
 
@@ -314,7 +325,7 @@ def _transition_batch(
             accounts = list(
                 ServiceAccount.objects.select_for_update(skip_locked=True, of=("self",))
                 .filter(expect, pk__in=ids)
-                .select_related("plan", "subscriber")
+                .select_related("subscriber")
                 .only("status", *PRELOAD_ACCOUNT_FIELDS)
                 .order_by("pk")
             )
@@ -329,8 +340,7 @@ def _transition_batch(
                 account.status_changed_at = run.now
                 if action == "terminate":
                     account.pending_reason = ""
-                account.reseller = reseller
-                batch.preloaded[("account", account.pk)] = account
+            _preload(batch, reseller, accounts)
             pks = [a.pk for a in accounts]
             fields: dict[str, Any] = {"status": target, "status_changed_at": run.now,
                                       "updated_at": timezone.now()}
@@ -599,11 +609,8 @@ def _remind_batch(run: _Run, reseller: Reseller,
                  "offset_days": offset, "livemode": livemode, "created_at": run.now}
                 for pk, expires_at, livemode in due
             ], ignore_conflicts=True, returning=("account_id",))}
-            for account in ServiceAccount.objects.filter(pk__in=inserted).select_related(
-                "plan", "subscriber"
-            ).only(*PRELOAD_ACCOUNT_FIELDS):
-                account.reseller = reseller
-                batch.preloaded[("account", account.pk)] = account
+            _preload(batch, reseller, ServiceAccount.objects.filter(
+                pk__in=inserted).select_related("subscriber").only(*PRELOAD_ACCOUNT_FIELDS))
             for pk, expires_at, livemode in due:
                 if pk not in inserted:
                     continue
