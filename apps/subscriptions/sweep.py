@@ -192,7 +192,7 @@ class _Run:
         with self.lock:
             setattr(self.report, counter, getattr(self.report, counter) + n)
 
-    def each(self, batches: Iterator[T], work: Callable[[T], None]) -> None:
+    def each(self, batches: Iterable[T], work: Callable[[T], None]) -> None:
         """`work` on every batch; on PostgreSQL, SWEEP_WORKERS batches at a time.
 
         Each worker thread has its own connection, so one batch's Python (the
@@ -202,11 +202,14 @@ class _Run:
         the caller's connection, which alone sees what that transaction wrote.
         """
         workers = getattr(settings, "SWEEP_WORKERS", 1)
-        if workers < 2 or connection.vendor != "postgresql" or connection.in_atomic_block:
-            for batch in batches:
+        pending = list(batches)
+        if (workers < 2 or len(pending) < 2 or connection.vendor != "postgresql"
+                or connection.in_atomic_block):
+            for batch in pending:
                 work(batch)
             return
-        source = iter(batches)
+        workers = min(workers, len(pending))
+        source = iter(pending)
         failures: list[BaseException] = []
         logger.debug("sweep: batches on %s connections", workers)
 
