@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import zoneinfo
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -139,15 +139,12 @@ def zone_named(name: str) -> dt.tzinfo:
         return dt.UTC
 
 
-def _sources(
-    reseller_id: int, event: str, overrides: dict[str, NotificationTemplate] | None
-) -> tuple[str, str, str]:
+def _sources(reseller_id: int, event: str) -> tuple[str, str, str]:
+    """The reseller's subject, text and HTML sources for the event, else the default ones."""
+
     def find() -> tuple[str, str, str]:
-        if overrides is not None:
-            override = overrides.get(event)
-        else:
-            override = NotificationTemplate.objects.filter(reseller_id=reseller_id,
-                                                           event=event).first()
+        override = NotificationTemplate.objects.filter(reseller_id=reseller_id,
+                                                       event=event).first()
         if override is not None:
             return override.subject, override.text, override.html
         subject, text = _default_sources(event)
@@ -156,17 +153,21 @@ def _sources(
     return memoized(("template_sources", reseller_id, event), find)
 
 
+def _in_zone(zone: dt.tzinfo | None) -> AbstractContextManager[Any]:
+    """Dates render in `zone` (the reseller's) when given."""
+    return timezone.override(zone) if zone is not None else nullcontext()
+
+
 def render_event(
     reseller_id: int, event: str, context: dict[str, Any], *, livemode: bool = True,
-    overrides: dict[str, NotificationTemplate] | None = None, zone: dt.tzinfo | None = None,
+    zone: dt.tzinfo | None = None,
 ) -> Rendered:
     """The reseller's template for the event if it has one, else the default.
 
-    `overrides` (the reseller's templates by event) saves the lookup in a batch;
-    dates show in `zone` (the reseller's) when given.
+    Dates show in `zone` (the reseller's) when given.
     """
-    subject, text, html = _sources(reseller_id, event, overrides)
-    with timezone.override(zone) if zone is not None else nullcontext():
+    subject, text, html = _sources(reseller_id, event)
+    with _in_zone(zone):
         rendered = _render(subject, text, html, context)
     if not livemode:
         rendered = Rendered(subject=f"[TEST] {rendered.subject}"[:255], text=rendered.text,
@@ -191,7 +192,7 @@ _MISSING = object()
 
 def render_subject(
     reseller_id: int, event: str, context: dict[str, Any], *, livemode: bool = True,
-    overrides: dict[str, NotificationTemplate] | None = None, zone: dt.tzinfo | None = None,
+    zone: dt.tzinfo | None = None,
 ) -> str:
     """Only the subject of render_event: what an outbox row shows before it is rendered.
 
@@ -199,7 +200,7 @@ def render_subject(
     distinct value of the names it reads: a template's output depends on those
     values only, and most subjects read one name or none ("expires in 3 days").
     """
-    source = _sources(reseller_id, event, overrides)[0]
+    source = _sources(reseller_id, event)[0]
     memo: dict[Any, Any] = memoized(("subjects",), dict)
     shapes: set[tuple[str, ...]] = memo.setdefault((source, zone), set())
     try:
@@ -211,7 +212,7 @@ def render_subject(
     except TypeError:  # a value that cannot be a key: render every time
         shapes = set()
     reads = _Reads(context)
-    with timezone.override(zone) if zone is not None else nullcontext():
+    with _in_zone(zone):
         subject = _subject(source, reads)
     names = tuple(sorted(reads.names))
     try:

@@ -34,6 +34,7 @@ from apps.core import crypto
 from apps.core.actors import Actor
 from apps.core.db import insert_rows
 from apps.core.errors import ValidationError
+from apps.core.events import memoized
 
 from .models import (
     ESP_CHOICES,
@@ -202,28 +203,18 @@ PRELOAD_ACCOUNT_FIELDS = (
 
 @dataclass
 class OutboxBatch:
-    """Rows written set-based at the end of a batch (the sweep's), and what they share."""
+    """Rows written set-based at the end of a batch (the sweep's), and what they share.
+
+    Per-reseller lookups (settings, templates) are memoized by the
+    `publishing_many` block the batch runs in.
+    """
 
     # Rows as insert_rows takes them.
     rows: list[dict[str, Any]] = field(default_factory=list)
     keys: set[tuple[int, str]] = field(default_factory=set)
-    settings: dict[int, NotificationSettings] = field(default_factory=dict)
-    templates: dict[int, dict[str, NotificationTemplate]] = field(default_factory=dict)
     # Objects the caller already loaded, by model and id: accounts, with at least
     # PRELOAD_ACCOUNT_FIELDS and their subscriber, `plan` and `reseller` set.
     preloaded: dict[tuple[str, int], Any] = field(default_factory=dict)
-
-    def config(self, reseller_id: int) -> NotificationSettings:
-        if reseller_id not in self.settings:
-            self.settings[reseller_id] = notification_settings_for(reseller_id)
-        return self.settings[reseller_id]
-
-    def overrides(self, reseller_id: int) -> dict[str, NotificationTemplate]:
-        if reseller_id not in self.templates:
-            self.templates[reseller_id] = {
-                t.event: t for t in NotificationTemplate.objects.filter(reseller_id=reseller_id)
-            }
-        return self.templates[reseller_id]
 
 
 _batch: ContextVar[OutboxBatch | None] = ContextVar("outbox_batch", default=None)
@@ -282,7 +273,8 @@ def outbox_enqueue(
         return None
     if not recipient:
         return None
-    config = batch.config(reseller.pk) if batch else notification_settings_for(reseller.pk)
+    config = memoized(("notification_settings", reseller.pk),
+                      lambda: notification_settings_for(reseller.pk))
     if not config.event_enabled(event) and event != Event.TEST:
         status = OutboxStatus.DISABLED
     elif not delivery_configured(config):
@@ -292,7 +284,6 @@ def outbox_enqueue(
     context = {**context, "livemode": livemode}
     # The subject now, for every list and search; the body when the row is delivered.
     subject = render_subject(reseller.pk, event, context, livemode=livemode,
-                             overrides=batch.overrides(reseller.pk) if batch else None,
                              zone=zone_named(reseller.timezone))
     row = {
         "reseller_id": reseller.pk, "livemode": livemode, "event": event,
