@@ -161,17 +161,20 @@ def reminder_due_at(expires_at: dt.datetime, offset_days: int, zone: dt.tzinfo) 
     return dt.datetime.combine(day, dt.time(0, 0), tzinfo=zone)
 
 
-def _batches(query: QuerySet[ServiceAccount], batch_size: int) -> Iterator[list[int]]:
-    """Ids of the candidates, in (expires_at, id) order, a batch at a time.
+def _chunks(items: list[T], size: int) -> list[list[T]]:
+    return [items[start:start + size] for start in range(0, len(items), size)]
+
+
+def _batches(query: QuerySet[ServiceAccount], batch_size: int) -> list[list[int]]:
+    """Ids of the candidates, in (expires_at, id) order, in batches.
 
     The ids are read in one query, before any batch changes them: paging the
     query instead re-reads what came before each page when many accounts share
     an expiry (a bulk import, a plan launch), which grows with the square of
     the accounts due. The memory is the ids of the accounts due, no more.
     """
-    ids = list(query.order_by("expires_at", "pk").values_list("pk", flat=True))
-    for start in range(0, len(ids), batch_size):
-        yield ids[start:start + batch_size]
+    return _chunks(list(query.order_by("expires_at", "pk").values_list("pk", flat=True)),
+                   batch_size)
 
 
 @dataclass
@@ -202,7 +205,7 @@ class _Run:
         the caller's connection, which alone sees what that transaction wrote.
         """
         workers = getattr(settings, "SWEEP_WORKERS", 1)
-        pending = list(batches)
+        pending = list(batches)  # already in memory: the due ids of one step
         if (workers < 2 or len(pending) < 2 or connection.vendor != "postgresql"
                 or connection.in_atomic_block):
             for batch in pending:
@@ -590,12 +593,10 @@ def _step_reminders(run: _Run, reseller: Reseller, config: SubscriptionSettings)
 
 
 def _reminder_batches(candidates: QuerySet[ServiceAccount],
-                      batch_size: int) -> Iterator[list[tuple[int, dt.datetime | None, bool]]]:
+                      batch_size: int) -> list[list[tuple[int, dt.datetime | None, bool]]]:
     """As _batches, with each account's expiry and mode."""
-    rows = list(candidates.order_by("expires_at", "pk").values_list("pk", "expires_at",
-                                                                     "livemode"))
-    for start in range(0, len(rows), batch_size):
-        yield rows[start:start + batch_size]
+    return _chunks(list(candidates.order_by("expires_at", "pk").values_list(
+        "pk", "expires_at", "livemode")), batch_size)
 
 
 def _remind_batch(run: _Run, reseller: Reseller,
