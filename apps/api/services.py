@@ -26,13 +26,15 @@ from apps.audit.services import audit_record, snapshot
 from apps.core import crypto
 from apps.core.actors import Actor
 from apps.core.currencies import validate_currency
+from apps.core.db import fetch, fetch_one
 from apps.core.errors import IdempotencyKeyReused, NotFound, StateConflict, ValidationError
-from apps.core.events import DomainEvent, memoized, publish
-from apps.subscriptions.models import Plan, ServiceAccount, Subscriber
+from apps.core.events import DomainEvent, memoized, publish, publishing_many, recall
+from apps.subscriptions.models import ServiceAccount, Subscriber
 from apps.subscriptions.services import (
     RenewResult,
     account_create,
     account_renew,
+    plan_for_sale,
     subscriber_create,
 )
 
@@ -224,9 +226,12 @@ def _find_or_create_subscriber(
     external_id = (data.get("external_id") or "").strip() or None
     email = (data.get("email") or "").strip().lower()
     mine = Subscriber.objects.filter(reseller=reseller, livemode=livemode)
+    found: Subscriber | None
     if external_id:
-        found = mine.filter(external_id=external_id).first()
+        found = fetch_one(Subscriber, reseller_id=reseller.pk, livemode=livemode,
+                          external_id=external_id)
         if found is not None:
+            found.reseller = reseller
             return found
     elif email:
         found = mine.filter(email=email).order_by("id").first()
@@ -237,9 +242,9 @@ def _find_or_create_subscriber(
                               code="required", param="subscriber")
     name = (data.get("name") or "").strip() or email or external_id or ""
     try:
-        with transaction.atomic():
-            return subscriber_create(actor=actor, reseller=reseller, name=name, email=email,
-                                     external_id=external_id, livemode=livemode)
+        # No savepoint: subscriber_create refuses a taken external_id without a failed statement.
+        return subscriber_create(actor=actor, reseller=reseller, name=name, email=email,
+                                 external_id=external_id, livemode=livemode)
     except ValidationError as error:
         if error.code != "duplicate_external_id":
             raise
@@ -259,10 +264,8 @@ def api_account_create(
     now: dt.datetime | None = None,
 ) -> tuple[ServiceAccount, str]:
     """Create an account for a subscriber found by external id, else email, else created."""
-    with transaction.atomic():
-        plan = Plan.objects.filter(reseller=reseller, pk=plan_id).first()
-        if plan is None:
-            raise NotFound("No such plan.", code="plan_not_found", param="plan")
+    with transaction.atomic(), publishing_many():
+        plan = plan_for_sale(reseller.pk, plan_id)
         found = _find_or_create_subscriber(actor=actor, reseller=reseller, livemode=livemode,
                                            data=subscriber)
         return account_create(actor=actor, subscriber=found, plan=plan, months=months,
@@ -461,7 +464,8 @@ MAX_RETRY_GAP = dt.timedelta(hours=6)
 
 
 def _account_object(account_id: int) -> dict[str, Any] | None:
-    account = ServiceAccount.objects.filter(pk=account_id).first()
+    # The account as the publisher holds it (see events.remember), else as stored.
+    account = recall(("account", account_id)) or fetch_one(ServiceAccount, id=account_id)
     if account is None:
         return None
     return {
@@ -490,10 +494,10 @@ def webhook_consume(event: DomainEvent) -> None:
     # A reseller has a handful of endpoints: filter their events here (works on SQLite too).
     active = memoized(
         ("webhook_endpoints", event.reseller_id, event.livemode),
-        lambda: list(WebhookEndpoint.objects.filter(
-            reseller_id=event.reseller_id, livemode=event.livemode, is_active=True,
-            deleted_at__isnull=True,
-        )),
+        lambda: fetch(
+            WebhookEndpoint, 't."reseller_id" = %s AND t."livemode" = %s AND t."is_active" '
+            'AND t."deleted_at" IS NULL', [event.reseller_id, event.livemode],
+        ),
     )
     endpoints = [endpoint for endpoint in active if name in endpoint.events]
     if not endpoints:

@@ -7,7 +7,7 @@ from django.db import models
 from django.utils import timezone
 
 from apps.core.actors import Actor
-from apps.core.db import insert_rows
+from apps.core.db import insert_instance, insert_rows
 
 from .models import AuditEntry
 
@@ -23,7 +23,7 @@ def audit_record(
     now: dt.datetime | None = None,
 ) -> AuditEntry:
     """Write one audit row. Call it inside the service's own transaction."""
-    return AuditEntry.objects.create(
+    entry = AuditEntry(
         created_at=now or timezone.now(),
         reseller_id=reseller_id,
         **actor.row_fields(),
@@ -34,6 +34,8 @@ def audit_record(
         after=after,
         ip=actor.ip,
     )
+    insert_instance(entry)
+    return entry
 
 
 def snapshot(obj: models.Model, fields: list[str]) -> dict[str, Any]:

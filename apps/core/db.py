@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from functools import cache
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.db.models import DateTimeField, JSONField, Model
 
 
@@ -60,6 +61,106 @@ def instances(row: Sequence[Any], models: Sequence[type[Model]]) -> list[Model]:
         start += len(fields)
     return made
 
+
+@cache
+def _fetch_sql(model: type[Model], where: str) -> str:
+    return f'SELECT {select_list(model, "t")} FROM "{model._meta.db_table}" t WHERE {where}'  # noqa: S608
+
+
+def fetch(model: type[Model], where: str, params: Sequence[Any]) -> list[Any]:
+    """Instances of `model` whose row meets `where` (SQL over the columns, alias `t`).
+
+    For reads on a hot path: on PostgreSQL one prepared statement, and no
+    queryset to compile (a simple ORM read costs several times its round trip
+    in Python). `where` is fixed text from the caller's code, never input, and
+    compares columns with `params` (no casts: SQLite runs it too, as a raw
+    query with the ORM's conversions).
+    """
+    sql = _fetch_sql(model, where)
+    if connection.vendor != "postgresql":
+        return list(model._default_manager.raw(sql, params))
+    return [instances(row, [model])[0] for row in execute_prepared(sql, params)]
+
+
+def fetch_one(model: type[Model], **equals: Any) -> Any:
+    """The instance whose columns (attnames) equal `equals`, or None; see fetch."""
+    where = " AND ".join(f't."{model._meta.get_field(name).column}" = %s'  # type: ignore[union-attr]
+                         for name in equals)
+    found = fetch(model, where + " LIMIT 1", list(equals.values()))
+    return found[0] if found else None
+
+
+@cache
+def _insert_sql(model: type[Model], columns: tuple[str, ...], ignore_conflicts: bool) -> str:
+    quote = connection.ops.quote_name
+    meta = model._meta
+    return (
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(c) for c in columns)}) "  # noqa: S608
+        f"VALUES ({', '.join(['%s'] * len(columns))})"
+        + (" ON CONFLICT DO NOTHING" if ignore_conflicts else "")
+        + f" RETURNING {quote(str(meta.pk.column))}"
+    )
+
+
+def insert_instance(obj: Model, *, ignore_conflicts: bool = False) -> bool:
+    """obj.save(force_insert=True) for a new row, without compiling a query: True if inserted.
+
+    On PostgreSQL one prepared INSERT per model (a save() compiles its query
+    every time). Fields' pre_save runs (auto_now and auto_now_add set their
+    times) and the primary key comes back into `obj`. With `ignore_conflicts`
+    a row that breaks a unique constraint is not written and False comes
+    back, with no error and so no savepoint needed to go on in the
+    transaction. No signals and no save() override run: for rows that have
+    none.
+    """
+    model = type(obj)
+    meta = model._meta
+    fields = [f for f in meta.concrete_fields
+              if not (f.primary_key and getattr(obj, f.attname) is None)]
+    values = [f.get_db_prep_save(f.pre_save(obj, add=True), connection) for f in fields]
+    if connection.vendor != "postgresql":
+        try:
+            with transaction.atomic():
+                model._default_manager.bulk_create([obj])
+        except IntegrityError:
+            if not ignore_conflicts:
+                raise
+            return False
+    else:
+        sql = _insert_sql(model, tuple(str(f.column) for f in fields), ignore_conflicts)
+        returned = execute_prepared(sql, values)
+        if not returned:
+            return False
+        setattr(obj, meta.pk.attname, returned[0][0])
+    obj._state.adding = False
+    obj._state.db = connection.alias
+    return True
+
+
+@cache
+def _update_sql(model: type[Model], columns: tuple[str, ...]) -> str:
+    quote = connection.ops.quote_name
+    pk = quote(str(model._meta.pk.column))
+    return (
+        f"UPDATE {quote(model._meta.db_table)} SET "  # noqa: S608
+        f"{', '.join(f'{quote(c)} = %s' for c in columns)} WHERE {pk} = %s RETURNING {pk}"
+    )
+
+
+def update_instance(obj: Model, fields: Sequence[str]) -> None:
+    """obj.save(update_fields=fields), as one prepared UPDATE on PostgreSQL (see insert_instance).
+
+    Fields' pre_save runs (an auto_now field named in `fields` takes the time).
+    """
+    if connection.vendor != "postgresql":
+        obj.save(update_fields=fields)
+        return
+    model_fields = [obj._meta.get_field(name) for name in fields]
+    values = [f.get_db_prep_save(f.pre_save(obj, add=False), connection)  # type: ignore[union-attr]
+              for f in model_fields]
+    sql = _update_sql(type(obj), tuple(str(f.column) for f in model_fields))  # type: ignore[union-attr]
+    if not execute_prepared(sql, [*values, obj.pk]):
+        raise obj.DoesNotExist(f"{type(obj).__name__} {obj.pk} is not in the database.")  # type: ignore[attr-defined]
 
 
 def insert_rows(

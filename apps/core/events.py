@@ -41,13 +41,33 @@ def publishing_many() -> Iterator[None]:
     """Around many publishes in one transaction: consumers look each setting up once.
 
     What `memoized` keeps lives only until the block ends, so use it inside
-    the transaction that publishes (a batch of the sweep, one API request).
+    the transaction that publishes (a batch of the sweep, one API request). A
+    block inside another shares the outer one's memo.
     """
+    if _memo.get() is not None:
+        yield
+        return
     token = _memo.set({})
     try:
         yield
     finally:
         _memo.reset(token)
+
+
+def remember(key: Any, value: Any) -> None:
+    """Inside `publishing_many`, hand consumers an object the publisher holds (see recall).
+
+    The object itself, not a copy: a consumer sees the publisher's later changes.
+    """
+    memo = _memo.get()
+    if memo is not None:
+        memo[("remembered", key)] = value
+
+
+def recall(key: Any) -> Any:
+    """What the publisher remembered under `key` in this block, or None."""
+    memo = _memo.get()
+    return None if memo is None else memo.get(("remembered", key))
 
 
 def memoized(key: Any, compute: Callable[[], T]) -> T:

@@ -15,12 +15,12 @@ from django.utils import timezone
 
 from apps.accounts.models import Reseller
 from apps.core import crypto
-from apps.core.events import DomainEvent, memoized
+from apps.core.events import DomainEvent, memoized, recall
 from apps.subscriptions.models import AccountEvent, ServiceAccount, SubscriptionSettings
 
 from .models import Event
 from .rendering import zone_named
-from .services import current_outbox_batch, outbox_enqueue
+from .services import outbox_enqueue
 
 # Account events and the email each one sends to the subscriber.
 ACCOUNT_EVENTS = {
@@ -59,10 +59,10 @@ def _grace_hours(reseller_id: int) -> int:
 
 
 def _load_account(account_id: int) -> ServiceAccount:
-    batch = current_outbox_batch()
-    if batch is not None and ("account", account_id) in batch.preloaded:
-        account: ServiceAccount = batch.preloaded[("account", account_id)]
-        return account
+    # An account the publisher holds (with its subscriber, plan and reseller): see remember.
+    held: ServiceAccount | None = recall(("account", account_id))
+    if held is not None:
+        return held
     return ServiceAccount.objects.select_related("subscriber", "plan", "reseller").get(
         pk=account_id
     )

@@ -12,7 +12,7 @@ import json
 import zoneinfo
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -21,6 +21,7 @@ from django.template.loader import get_template
 from django.utils import timezone
 
 from apps.core import crypto
+from apps.core.db import fetch_one
 from apps.core.errors import ValidationError
 from apps.core.events import memoized
 
@@ -107,7 +108,9 @@ class Rendered:
     html: str
 
 
+@cache
 def _default_sources(event: str) -> tuple[str, str]:
+    # The files that ship with the panel: read once per process.
     subject = get_template(f"notifications/{event}.subject.txt").template.source  # type: ignore[attr-defined]
     text = get_template(f"notifications/{event}.txt").template.source  # type: ignore[attr-defined]
     return subject, text
@@ -143,8 +146,8 @@ def _sources(reseller_id: int, event: str) -> tuple[str, str, str]:
     """The reseller's subject, text and HTML sources for the event, else the default ones."""
 
     def find() -> tuple[str, str, str]:
-        override = NotificationTemplate.objects.filter(reseller_id=reseller_id,
-                                                       event=event).first()
+        override: NotificationTemplate | None = fetch_one(
+            NotificationTemplate, reseller_id=reseller_id, event=event)
         if override is not None:
             return override.subject, override.text, override.html
         subject, text = _default_sources(event)

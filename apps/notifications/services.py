@@ -23,7 +23,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -32,7 +32,7 @@ from apps.accounts.permissions import Perm, authorize
 from apps.audit.services import audit_record, snapshot
 from apps.core import crypto
 from apps.core.actors import Actor
-from apps.core.db import insert_rows
+from apps.core.db import fetch_one, insert_instance, insert_rows
 from apps.core.errors import ValidationError
 from apps.core.events import memoized
 
@@ -78,7 +78,7 @@ SETTINGS_FIELDS = [
 
 def notification_settings_for(reseller_id: int) -> NotificationSettings:
     """The reseller's settings row, or the defaults (nothing configured) when it has none."""
-    found = NotificationSettings.objects.filter(reseller_id=reseller_id).first()
+    found: NotificationSettings | None = fetch_one(NotificationSettings, reseller_id=reseller_id)
     return found or NotificationSettings(reseller_id=reseller_id)
 
 
@@ -194,7 +194,8 @@ def notification_template_save(
 
 
 # What the emails of account events read of an account (consumers.on_domain_event),
-# with the subscriber selected; the plan and the reseller are the caller's to set.
+# with the subscriber selected; the plan and the reseller are the caller's to set
+# on an account it hands over with events.remember(("account", pk), account).
 PRELOAD_ACCOUNT_FIELDS = (
     "reseller_id", "plan_id", "username", "expires_at", "auto_renew", "livemode", "subscriber",
     "subscriber__name", "subscriber__email",
@@ -212,9 +213,6 @@ class OutboxBatch:
     # Rows as insert_rows takes them.
     rows: list[dict[str, Any]] = field(default_factory=list)
     keys: set[tuple[int, str]] = field(default_factory=set)
-    # Objects the caller already loaded, by model and id: accounts, with at least
-    # PRELOAD_ACCOUNT_FIELDS and their subscriber, `plan` and `reseller` set.
-    preloaded: dict[tuple[str, int], Any] = field(default_factory=dict)
 
 
 _batch: ContextVar[OutboxBatch | None] = ContextVar("outbox_batch", default=None)
@@ -265,11 +263,7 @@ def outbox_enqueue(
     """
     now = now or timezone.now()
     batch = _batch.get()
-    if batch is None:
-        existing = OutboxMessage.objects.filter(reseller=reseller, dedupe_key=dedupe_key).first()
-        if existing is not None:
-            return existing
-    elif (reseller.pk, dedupe_key) in batch.keys:
+    if batch is not None and (reseller.pk, dedupe_key) in batch.keys:
         return None
     if not recipient:
         return None
@@ -296,11 +290,9 @@ def outbox_enqueue(
         batch.rows.append(row)
         return None
     message = OutboxMessage(**row)
-    try:
-        with transaction.atomic():
-            message.save(force_insert=True)
-    except IntegrityError:
-        # Another transaction wrote the same effect first: the unique key is the truth.
+    if not insert_instance(message, ignore_conflicts=True):
+        # This effect was written before (or by a concurrent transaction, which this one
+        # waited for): the unique key is the truth.
         return OutboxMessage.objects.get(reseller=reseller, dedupe_key=dedupe_key)
     if status == OutboxStatus.QUEUED:
         _dispatch_on_commit(message.pk)

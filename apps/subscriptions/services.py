@@ -26,8 +26,9 @@ from apps.core import crypto
 from apps.core.actors import Actor
 from apps.core.currencies import validate_currency
 from apps.core.dates import add_months, whole_months_between
+from apps.core.db import fetch_one, insert_instance, update_instance
 from apps.core.errors import InsufficientCredits, NotFound, StateConflict, ValidationError
-from apps.core.events import DomainEvent, publish
+from apps.core.events import DomainEvent, memoized, publish, publishing_many, remember
 from apps.credits.models import EntryKind
 from apps.credits.services import credits_deduct
 
@@ -289,27 +290,29 @@ def subscriber_create(
             "Marketing consent needs its source (where the subscriber gave it).",
             code="consent_source_required", param="marketing_consent_source",
         )
-    try:
-        with transaction.atomic():
-            subscriber = Subscriber.objects.create(
-                reseller=reseller,
-                name=name.strip(),
-                email=email.lower(),
-                phone=phone,
-                country=country,
-                marketing_consent=marketing_consent,
-                marketing_consent_at=now if marketing_consent else None,
-                marketing_consent_source=marketing_consent_source if marketing_consent else "",
-                external_id=external_id,
-                livemode=livemode,
-            )
+    subscriber = Subscriber(
+        reseller=reseller,
+        name=name.strip(),
+        email=email.lower(),
+        phone=phone,
+        country=country,
+        marketing_consent=marketing_consent,
+        marketing_consent_at=now if marketing_consent else None,
+        marketing_consent_source=marketing_consent_source if marketing_consent else "",
+        external_id=external_id,
+        livemode=livemode,
+    )
+    # No savepoint inside the caller's transaction: a taken external id writes nothing.
+    with transaction.atomic(savepoint=False):
+        created = insert_instance(subscriber, ignore_conflicts=True)
+        if created:
             audit_record(
                 actor=actor, reseller_id=reseller.pk, action="subscriber.create",
                 obj=subscriber, after=snapshot(subscriber, SUBSCRIBER_FIELDS), now=now,
             )
-    except IntegrityError:
+    if not created:
         # The unique (reseller, mode, external_id) constraint is the truth.
-        raise _external_id_taken(reseller.pk, livemode, external_id or "") from None
+        raise _external_id_taken(reseller.pk, livemode, external_id or "")
     return subscriber
 
 
@@ -431,7 +434,7 @@ def _event(
     reason: str = "",
     data: dict[str, Any] | None = None,
 ) -> AccountEvent:
-    event = AccountEvent.objects.create(
+    event = AccountEvent(
         account=account,
         reseller_id=account.reseller_id,
         created_at=now,
@@ -445,6 +448,7 @@ def _event(
         reason=reason,
         data=data or {},
     )
+    insert_instance(event)
     publish(
         DomainEvent(
             name=PUBLISHED_EVENTS[EventAction(action)],
@@ -481,11 +485,16 @@ def _lock(account: ServiceAccount) -> tuple[Reseller, ServiceAccount]:
     return reseller, locked
 
 
-def _sellable_plan(plan: Plan, reseller_id: int) -> Plan:
-    """The plan as the database has it now, if this reseller sells it."""
-    plan = Plan.objects.filter(pk=plan.pk).first() or plan
-    if plan.reseller_id != reseller_id:
+def plan_for_sale(reseller_id: int, plan_id: int) -> Plan:
+    """The plan as the database has it now, if this reseller sells it.
+
+    Read once per `publishing_many` block (an API request reads it before the
+    subscriber, and account_create again).
+    """
+    found: Plan | None = memoized(("plan", plan_id), lambda: fetch_one(Plan, id=plan_id))
+    if found is None or found.reseller_id != reseller_id:
         raise NotFound("No such plan.", code="plan_not_found", param="plan")
+    plan = found
     if plan.status != PlanStatus.ACTIVE:
         raise ValidationError(
             f"The plan {plan.name!r} is archived.", code="plan_archived", param="plan"
@@ -511,29 +520,28 @@ def account_create(
     """
     authorize(actor, subscriber.reseller_id, Perm.ACCOUNT_CREATE)
     now = now or timezone.now()
-    plan = _sellable_plan(plan, subscriber.reseller_id)
+    plan = plan_for_sale(subscriber.reseller_id, plan.pk)
     months = plan.duration_months if months is None else months
     cost = credits_for(plan, months)
     if username is not None:
         validate_username(username)
     password = generate_password()
-    for _attempt in range(10):
-        try:
-            with transaction.atomic():
-                account = _account_create_once(
-                    actor=actor, subscriber=subscriber, plan=plan, months=months, cost=cost,
-                    username=username or generate_username(subscriber.name),
-                    password=password, auto_renew=auto_renew, now=now,
-                )
-            return account, password
-        except IntegrityError as error:
-            if "account_username_unique" not in str(error):
-                raise
+    # One transaction and no savepoint per attempt: a taken username writes nothing.
+    with transaction.atomic(savepoint=False), publishing_many():
+        for _attempt in range(10):
+            account = _account_create_once(
+                actor=actor, subscriber=subscriber, plan=plan, months=months, cost=cost,
+                username=username or generate_username(subscriber.name),
+                password=password, auto_renew=auto_renew, now=now,
+            )
+            if account is not None:
+                return account, password
             if username is not None:
-                raise ValidationError(
-                    f"The username {username!r} is taken.", code="username_taken",
-                    param="username",
-                ) from None
+                break
+    # Raised outside the block: the caller's transaction stays usable.
+    if username is not None:
+        raise ValidationError(f"The username {username!r} is taken.", code="username_taken",
+                              param="username")
     raise RuntimeError("Could not generate a free username in 10 attempts.")
 
 
@@ -548,8 +556,9 @@ def _account_create_once(
     password: str,
     auto_renew: bool,
     now: dt.datetime,
-) -> ServiceAccount:
-    account = ServiceAccount.objects.create(
+) -> ServiceAccount | None:
+    """The new account, or None when its username is taken (and nothing was written)."""
+    account = ServiceAccount(
         reseller=subscriber.reseller,
         subscriber=subscriber,
         plan=plan,
@@ -562,6 +571,10 @@ def _account_create_once(
         livemode=subscriber.livemode,
         created_at=now,
     )
+    if not insert_instance(account, ignore_conflicts=True):
+        return None
+    # The emails and webhooks of its events read it from here, not from the database.
+    remember(("account", account.pk), account)
     created = _event(account, action=EventAction.CREATE, actor=actor, now=now, from_status="",
                      data={"plan": plan.pk, "months": months, "credits": cost})
     try:
@@ -611,8 +624,8 @@ def _activate(
     account.starts_at = now
     account.expires_at = add_months(now, months)
     account.status_changed_at = now
-    account.save(update_fields=["status", "pending_reason", "starts_at", "expires_at",
-                                "status_changed_at", "updated_at"])
+    update_instance(account, ["status", "pending_reason", "starts_at", "expires_at",
+                              "status_changed_at", "updated_at"])
     _event(account, action=EventAction.ACTIVATE, actor=actor, now=now, from_status=from_status,
            credits_moved=-cost)
     credits_deduct(
@@ -788,7 +801,7 @@ def account_change_plan(
         raise ValidationError("`when` is now or renewal.", code="invalid", param="when")
     with transaction.atomic():
         reseller, account = _lock(account)
-        plan = _sellable_plan(plan, account.reseller_id)
+        plan = plan_for_sale(account.reseller_id, plan.pk)
         if plan.pk == account.plan_id:
             raise ValidationError("The account is on this plan already.", code="same_plan",
                                   param="plan")

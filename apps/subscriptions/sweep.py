@@ -49,9 +49,9 @@ from apps.audit.services import audit_record_many
 from apps.core.actors import Actor
 from apps.core.db import insert_rows
 from apps.core.errors import DomainError
-from apps.core.events import DomainEvent, memoized, publish, publishing_many
+from apps.core.events import DomainEvent, memoized, publish, publishing_many, remember
 from apps.notifications.rendering import zone_named
-from apps.notifications.services import PRELOAD_ACCOUNT_FIELDS, OutboxBatch, outbox_batch
+from apps.notifications.services import PRELOAD_ACCOUNT_FIELDS, outbox_batch
 
 from . import services, states
 from .collectors import collector_for, sources_renewing_here
@@ -278,14 +278,14 @@ def _accounts(reseller: Reseller, statuses: list[str]) -> QuerySet[ServiceAccoun
 # ---------------------------------------------------------------- the steps
 
 
-def _preload(batch: OutboxBatch, reseller: Reseller, accounts: Iterable[ServiceAccount]) -> None:
+def _preload(reseller: Reseller, accounts: Iterable[ServiceAccount]) -> None:
     """Hand the batch's accounts to the email consumer, with the reseller and plans loaded once."""
     plans = memoized(("plans", reseller.pk),
                      lambda: {p.pk: p for p in Plan.objects.filter(reseller=reseller)})
     for account in accounts:
         account.reseller = reseller
         account.plan = plans[account.plan_id]
-        batch.preloaded[("account", account.pk)] = account
+        remember(("account", account.pk), account)
 
 
 def _lock_reseller_shared(reseller_id: int) -> None:
@@ -326,7 +326,7 @@ def _transition_batch(
     event_action = {"expire": EventAction.EXPIRE, "suspend": EventAction.SUSPEND,
                     "terminate": EventAction.TERMINATE}[action]
     try:
-        with transaction.atomic(), publishing_many(), outbox_batch() as batch:
+        with transaction.atomic(), publishing_many(), outbox_batch():
             _lock_reseller_shared(reseller.pk)
             accounts = list(
                 ServiceAccount.objects.select_for_update(skip_locked=True, of=("self",))
@@ -346,7 +346,7 @@ def _transition_batch(
                 account.status_changed_at = run.now
                 if action == "terminate":
                     account.pending_reason = ""
-            _preload(batch, reseller, accounts)
+            _preload(reseller, accounts)
             pks = [a.pk for a in accounts]
             fields: dict[str, Any] = {"status": target, "status_changed_at": run.now,
                                       "updated_at": timezone.now()}
@@ -605,7 +605,7 @@ def _remind_batch(run: _Run, reseller: Reseller,
     due = [(pk, expires_at, livemode) for pk, expires_at, livemode in rows
            if expires_at is not None]
     try:
-        with transaction.atomic(), publishing_many(), outbox_batch() as batch:
+        with transaction.atomic(), publishing_many(), outbox_batch():
             # The unique key (account, period, offset) is the truth: a row another writer
             # made first is not inserted again, and its reminder is that writer's to send.
             inserted = {pk for (pk,) in insert_rows(ReminderLog, [
@@ -613,7 +613,7 @@ def _remind_batch(run: _Run, reseller: Reseller,
                  "offset_days": offset, "livemode": livemode, "created_at": run.now}
                 for pk, expires_at, livemode in due
             ], ignore_conflicts=True, returning=("account_id",))}
-            _preload(batch, reseller, ServiceAccount.objects.filter(
+            _preload(reseller, ServiceAccount.objects.filter(
                 pk__in=inserted).select_related("subscriber").only(*PRELOAD_ACCOUNT_FIELDS))
             for pk, expires_at, livemode in due:
                 if pk not in inserted:
