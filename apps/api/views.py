@@ -4,11 +4,13 @@ selector, and shape the answer with an output serializer."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from functools import cache
 from typing import Any
 
 from django.db import connection
 from django.db.models import QuerySet
+from django.http import HttpResponse
 from django.utils import timezone
 from rest_framework import status
 from rest_framework.request import Request
@@ -93,22 +95,26 @@ def _when_sql(column: str) -> str:
 @cache
 def _account_rows_sql(filters: tuple[str, ...]) -> str:
     where = "".join(f" AND {ACCOUNT_FILTERS[name]}" for name in filters)
+    # Each row as the Account object's JSON, made by PostgreSQL: the page is one join away.
+    values = {"id": '"id"', "status": '"status"', "pending_reason": '"pending_reason"',
+              "username": '"username"', "plan": '"plan_id"', "subscriber": '"subscriber_id"',
+              "starts_at": _when_sql("starts_at"), "expires_at": _when_sql("expires_at"),
+              "auto_renew": '"auto_renew"', "livemode": '"livemode"'}
+    pairs = ", ".join(f"'{name}', {values[name]}" for name in ACCOUNT_COLUMNS)
     return (
-        'SELECT "id", "status", "pending_reason", "username", "plan_id", "subscriber_id", '  # noqa: S608
-        f'{_when_sql("starts_at")}, {_when_sql("expires_at")}, "auto_renew", "livemode" '
+        f'SELECT "id", json_build_object({pairs})::text '  # noqa: S608
         f'FROM "{ServiceAccount._meta.db_table}" '
         f'WHERE "reseller_id" = %s::bigint AND "livemode" = %s::boolean{where} '
         'ORDER BY "id" DESC LIMIT %s::bigint'
     )
 
 
-def account_rows(
-    reseller_id: int, livemode: bool, query: dict[str, Any]
-) -> tuple[list[tuple[Any, ...]], str | None]:
-    """The account list page on PostgreSQL: one prepared statement, timestamps formatted there.
+def account_page_json(reseller_id: int, livemode: bool, query: dict[str, Any]) -> str:
+    """The account list page on PostgreSQL, as the JSON body: one prepared statement.
 
-    The hottest read of the API (an integrator's sync); the same rows and order
-    as account_list with the view's filters, the timestamps as _when writes them.
+    The hottest read of the API (an integrator's sync); the same rows, order and
+    object as account_list and account_dict with the view's filters, each row
+    written as JSON by PostgreSQL (timestamps as _when writes them).
     """
     filters = tuple(name for name in ACCOUNT_FILTERS if query.get(name))
     params: list[Any] = [reseller_id, livemode]
@@ -117,7 +123,8 @@ def account_rows(
     limit = query["limit"]
     rows = execute_prepared(_account_rows_sql(filters), [*params, limit + 1])
     next_cursor = encode_cursor(rows[limit - 1][0]) if len(rows) > limit else None
-    return rows[:limit], next_cursor
+    return (f'{{"data":[{",".join(row[1] for row in rows[:limit])}],'
+            f'"next_cursor":{json.dumps(next_cursor)}}}')
 
 
 def account_dict(account: ServiceAccount) -> dict[str, Any]:
@@ -170,13 +177,12 @@ class AccountsView(ApiView):
     @doc(summary="List accounts, newest first.", op="accounts_list", response=AccountPage, query=s.AccountListQuery,
          errors=[400], example=page([{k: v for k, v in ACCOUNT_EXAMPLE.items()
                                       if k != "password"}], None))
-    def get(self, request: Request) -> Response:
+    def get(self, request: Request) -> Response | HttpResponse:
         query = self.valid(s.AccountListQuery, request.query_params.dict())
         if connection.vendor == "postgresql":
             authorize(self.actor, self.reseller, Perm.VIEW)
-            found, after = account_rows(self.reseller.pk, self.livemode, query)
-            return Response(page([dict(zip(ACCOUNT_COLUMNS, row, strict=True)) for row in found],
-                                 after))
+            return HttpResponse(account_page_json(self.reseller.pk, self.livemode, query),
+                                content_type="application/json")
         accounts = subs.account_list(
             self.reseller, actor=self.actor, livemode=self.livemode,
             status=query.get("status"), plan_id=query.get("plan"),

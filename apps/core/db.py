@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import weakref
 from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any
@@ -23,19 +24,34 @@ def execute_prepared(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
     Django logs its own. The statement must cast each parameter whose type
     PostgreSQL cannot infer.
     """
-    import psycopg
     from django.db.backends.postgresql.base import CursorDebugWrapper
 
     connection.ensure_connection()
-    # A plain psycopg cursor binds on the server; it shares the connection's
-    # adapters (and so Django's time zone and JSON handling).
-    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+    cursor = _server_cursor(connection.connection)
+    with connection.wrap_database_errors:
         if connection.queries_logged:
             with CursorDebugWrapper(cursor, connection).debug_sql(sql, params):
                 cursor.execute(sql, params, prepare=True)
         else:
             cursor.execute(sql, params, prepare=True)
         return cursor.fetchall()
+
+
+_server_cursors: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+
+
+def _server_cursor(raw: Any) -> Any:
+    """One plain psycopg cursor per connection, made once (execute_prepared runs often).
+
+    A plain cursor binds on the server; it shares the connection's adapters
+    (and so Django's time zone and JSON handling). Connections are per thread.
+    """
+    import psycopg
+
+    cursor = _server_cursors.get(raw)
+    if cursor is None or cursor.closed:
+        cursor = _server_cursors[raw] = psycopg.Cursor(raw)
+    return cursor
 
 
 def select_list(model: type[Model], alias: str) -> str:

@@ -63,8 +63,10 @@ class PlanPrice(models.Model):
 
 
 class Subscriber(models.Model):
+    # Indexed by (reseller, email) below, which serves lookups by reseller too.
     reseller = models.ForeignKey(
-        "accounts.Reseller", on_delete=models.PROTECT, related_name="subscribers"
+        "accounts.Reseller", on_delete=models.PROTECT, related_name="subscribers",
+        db_index=False,
     )
     name = models.CharField(max_length=200)
     email = models.EmailField(blank=True)
@@ -117,7 +119,8 @@ class ServiceAccount(models.Model):
     """A subscriber's service account: credentials, plan, period and status."""
 
     reseller = models.ForeignKey(
-        "accounts.Reseller", on_delete=models.PROTECT, related_name="service_accounts"
+        "accounts.Reseller", on_delete=models.PROTECT, related_name="service_accounts",
+        db_index=False,
     )
     subscriber = models.ForeignKey(Subscriber, on_delete=models.PROTECT, related_name="accounts")
     plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="accounts")
@@ -166,10 +169,13 @@ class ServiceAccount(models.Model):
                 name="account_renewal_period_1_to_120",
             ),
         ]
+        # Every index here is kept up by each account write (and the API creates
+        # accounts by the hundred a second): no two serve the same reads. The
+        # reseller's own lookups go through the composite ones that start with it.
         indexes = [
-            models.Index(fields=["reseller", "livemode", "status", "expires_at"]),
+            models.Index(fields=["reseller", "livemode", "status", "expires_at", "id"],
+                         name="account_status_keyset"),
             models.Index(fields=["status", "expires_at"]),
-            models.Index(fields=["subscriber"]),
             # The sweep's auto-renewal read: only accounts something here renews.
             models.Index(
                 fields=["reseller", "expires_at"],
