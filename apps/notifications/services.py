@@ -218,10 +218,6 @@ class OutboxBatch:
 _batch: ContextVar[OutboxBatch | None] = ContextVar("outbox_batch", default=None)
 
 
-def current_outbox_batch() -> OutboxBatch | None:
-    return _batch.get()
-
-
 @contextmanager
 def outbox_batch() -> Iterator[OutboxBatch]:
     """Inside it, outbox_enqueue collects rows and writes them in one insert on the way out.
