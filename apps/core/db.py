@@ -131,9 +131,6 @@ def insert_instance(obj: Model, *, ignore_conflicts: bool = False) -> bool:
     """
     model = type(obj)
     meta = model._meta
-    fields = [f for f in meta.concrete_fields
-              if not (f.primary_key and getattr(obj, f.attname) is None)]
-    values = [f.get_db_prep_save(f.pre_save(obj, add=True), connection) for f in fields]
     if connection.vendor != "postgresql":
         try:
             with transaction.atomic():
@@ -143,6 +140,9 @@ def insert_instance(obj: Model, *, ignore_conflicts: bool = False) -> bool:
                 raise
             return False
     else:
+        fields = [f for f in meta.concrete_fields
+                  if not (f.primary_key and getattr(obj, f.attname) is None)]
+        values = [f.get_db_prep_save(f.pre_save(obj, add=True), connection) for f in fields]
         sql = _insert_sql(model, tuple(str(f.column) for f in fields), ignore_conflicts)
         returned = execute_prepared(sql, values)
         if not returned:

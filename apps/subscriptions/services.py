@@ -491,10 +491,9 @@ def plan_for_sale(reseller_id: int, plan_id: int) -> Plan:
     Read once per `publishing_many` block (an API request reads it before the
     subscriber, and account_create again).
     """
-    found: Plan | None = memoized(("plan", plan_id), lambda: fetch_one(Plan, id=plan_id))
-    if found is None or found.reseller_id != reseller_id:
+    plan: Plan | None = memoized(("plan", plan_id), lambda: fetch_one(Plan, id=plan_id))
+    if plan is None or plan.reseller_id != reseller_id:
         raise NotFound("No such plan.", code="plan_not_found", param="plan")
-    plan = found
     if plan.status != PlanStatus.ACTIVE:
         raise ValidationError(
             f"The plan {plan.name!r} is archived.", code="plan_archived", param="plan"

@@ -1,21 +1,11 @@
-"""The status keyset index is the account model's own now (account_status_keyset)."""
+"""The status keyset index is the account model's own now (account_status_keyset):
+this undoes 0003, whose functions it runs the other way round."""
+
+from importlib import import_module
 
 from django.db import migrations
 
-
-def drop(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    schema_editor.execute("DROP INDEX IF EXISTS dash_account_status_keyset")
-
-
-def create(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    schema_editor.execute(
-        "CREATE INDEX IF NOT EXISTS dash_account_status_keyset ON subscriptions_serviceaccount "
-        "(reseller_id, livemode, status, expires_at, id)"
-    )
+previous = import_module("apps.dashboard.migrations.0003_status_keyset_index")
 
 
 class Migration(migrations.Migration):
@@ -24,4 +14,4 @@ class Migration(migrations.Migration):
         ("subscriptions", "0006_account_indexes_once"),
     ]
 
-    operations = [migrations.RunPython(drop, create)]
+    operations = [migrations.RunPython(previous.drop, previous.create)]
