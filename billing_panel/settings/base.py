@@ -63,6 +63,14 @@ MIDDLEWARE = [
     # Last, as django-axes asks: it turns a lockout into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
+# Requests under /api/ go through these only (billing_panel.wsgi): an API key authenticates
+# them, so the site's session, locale, CSRF, login, OTP, messages and lockout middleware have
+# nothing to do there, and together they cost a fifth of an account list's CPU.
+API_MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
 
 ROOT_URLCONF = "billing_panel.urls"
 WSGI_APPLICATION = "billing_panel.wsgi.application"
