@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "apps.audit",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files, served by us: nothing from a CDN
     "apps.api",
     "apps.crm",
     "apps.dashboard",
@@ -225,6 +226,8 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }
 # Requests per key: "<n>/s", "<n>/min", "<n>/h". Past it: 429 with Retry-After.
 API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="100/s")
