@@ -50,7 +50,6 @@ from apps.notifications.services import (
 )
 from apps.subscriptions import selectors as subs
 from apps.subscriptions import services as subs_services
-from apps.subscriptions.lifecycle import account_set_renewal_source, subscription_settings_update
 from apps.subscriptions.models import (
     AccountEvent,
     AccountStatus,
@@ -59,6 +58,7 @@ from apps.subscriptions.models import (
     Subscriber,
 )
 from apps.subscriptions.selectors import QueueReason
+from apps.subscriptions.services import account_set_renewal_source, subscription_settings_update
 from apps.subscriptions.sweep import credits_needed_within
 
 from . import forms

@@ -11,7 +11,7 @@ from apps.accounts.models import ReactivationPolicy
 from apps.core.admin_utils import ReadOnlyAdmin, actor_of, run_service_action
 from apps.core.errors import DomainError
 
-from . import lifecycle, services
+from . import services
 from .models import (
     AccountEvent,
     PendingOperation,
@@ -21,6 +21,7 @@ from .models import (
     Subscriber,
     SubscriptionSettings,
 )
+from .services import settings as lifecycle_settings
 
 
 class PlanPriceInline(admin.TabularInline):
@@ -251,10 +252,10 @@ class SubscriptionSettingsForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        values = {k: v for k, v in data.items() if k in lifecycle.SETTINGS_FIELDS
-                  or k in lifecycle.RESELLER_FIELDS}
+        values = {k: v for k, v in data.items() if k in lifecycle_settings.SETTINGS_FIELDS
+                  or k in lifecycle_settings.RESELLER_FIELDS}
         try:
-            clean = lifecycle.subscription_settings_validate(values)
+            clean = lifecycle_settings.subscription_settings_validate(values)
         except DomainError as error:
             self.add_error(error.param if error.param in self.fields else None, error.message)
             return data
@@ -289,10 +290,10 @@ class SubscriptionSettingsAdmin(admin.ModelAdmin):
                    change: bool) -> None:
         data = form.cleaned_data
         reseller = obj.reseller
-        values = {k: data[k] for k in (*lifecycle.SETTINGS_FIELDS, *lifecycle.RESELLER_FIELDS)
+        values = {k: data[k] for k in (*lifecycle_settings.SETTINGS_FIELDS, *lifecycle_settings.RESELLER_FIELDS)
                   if k in data}
         try:
-            saved = lifecycle.subscription_settings_update(actor=actor_of(request),
+            saved = lifecycle_settings.subscription_settings_update(actor=actor_of(request),
                                                            reseller=reseller, **values)
             obj.pk = saved.pk
         except DomainError as error:

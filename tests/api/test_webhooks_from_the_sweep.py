@@ -8,8 +8,7 @@ import pytest
 
 from apps.api.models import WebhookDelivery
 from apps.api.services import webhook_endpoint_create
-from apps.subscriptions.lifecycle import subscription_settings_update
-from apps.subscriptions.services import account_create
+from apps.subscriptions.services import account_create, subscription_settings_update
 from apps.subscriptions.sweep import sweep
 
 from ..conftest import NOW, SYSTEM, grant

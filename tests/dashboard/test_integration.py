@@ -290,7 +290,7 @@ def test_subscriber_page_lists_the_emails_and_their_delivery(world, signed_in, s
 
 
 def test_overview_and_billing_show_the_floor_and_the_sweeps_figures(world, signed_in):
-    from apps.subscriptions.lifecycle import subscription_settings_update
+    from apps.subscriptions.services import subscription_settings_update
 
     subscription_settings_update(actor=SYSTEM, reseller=world.reseller, credit_floor=500)
     account_set_auto_renew(actor=SYSTEM, account=world.account, auto_renew=True)

@@ -9,9 +9,8 @@ import pytest
 from apps.core import crypto
 from apps.notifications.models import OutboxMessage
 from apps.notifications.services import notification_template_save, outbox_deliver_due
-from apps.subscriptions.lifecycle import subscription_settings_update
 from apps.subscriptions.models import ServiceAccount
-from apps.subscriptions.services import account_create
+from apps.subscriptions.services import account_create, subscription_settings_update
 from apps.subscriptions.sweep import sweep
 
 from ..conftest import NOW, SYSTEM, grant

@@ -10,9 +10,8 @@ from apps.notifications.models import NotificationSettings, NotificationTemplate
 from apps.notifications.rendering import template_preview
 from apps.notifications.services import notification_settings_update, notification_template_save
 from apps.subscriptions.admin import SubscriptionSettingsForm
-from apps.subscriptions.lifecycle import subscription_settings_update
 from apps.subscriptions.models import SubscriptionSettings
-from apps.subscriptions.services import account_create
+from apps.subscriptions.services import account_create, subscription_settings_update
 
 from ..conftest import NOW, SYSTEM, grant
 

@@ -9,14 +9,19 @@ from apps.accounts.models import Reseller
 from apps.core.dates import add_months
 from apps.credits.models import CreditLedgerEntry
 from apps.notifications.models import OutboxMessage
-from apps.subscriptions.lifecycle import account_set_renewal_source, subscription_settings_update
 from apps.subscriptions.models import (
     AccountEvent,
     ReminderLog,
     ServiceAccount,
     SubscriptionSettings,
 )
-from apps.subscriptions.services import account_create, account_expire, account_suspend
+from apps.subscriptions.services import (
+    account_create,
+    account_expire,
+    account_set_renewal_source,
+    account_suspend,
+    subscription_settings_update,
+)
 
 from ..conftest import NOW, SYSTEM, grant
 from ..factories import PlanFactory, ResellerFactory, SubscriberFactory

@@ -8,10 +8,14 @@ import pytest
 
 from apps.notifications.models import OutboxMessage
 from apps.subscriptions.collectors import Collection, _load
-from apps.subscriptions.lifecycle import account_set_renewal_source, subscription_settings_update
 from apps.subscriptions.models import DunningCase, ServiceAccount
 from apps.subscriptions.selectors import renewal_queue
-from apps.subscriptions.services import account_create, account_renew
+from apps.subscriptions.services import (
+    account_create,
+    account_renew,
+    account_set_renewal_source,
+    subscription_settings_update,
+)
 from apps.subscriptions.sweep import sweep
 
 from ..conftest import NOW, SYSTEM, grant

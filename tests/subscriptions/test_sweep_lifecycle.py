@@ -14,9 +14,8 @@ from apps.core import crypto
 from apps.core.dates import add_months
 from apps.notifications.models import OutboxMessage
 from apps.notifications.services import outbox_deliver_due
-from apps.subscriptions.lifecycle import subscription_settings_update
 from apps.subscriptions.models import ReminderLog, ServiceAccount
-from apps.subscriptions.services import account_create, account_renew
+from apps.subscriptions.services import account_create, account_renew, subscription_settings_update
 from apps.subscriptions.sweep import sweep
 
 from ..conftest import NOW, SYSTEM, grant

@@ -12,10 +12,9 @@ from django.db.migrations.executor import MigrationExecutor
 from django_celery_beat.models import PeriodicTask
 
 from apps.notifications.selectors import reseller_settings_get
-from apps.subscriptions.lifecycle import subscription_settings_update
 from apps.subscriptions.models import ServiceAccount
 from apps.subscriptions.selectors import renewal_queue
-from apps.subscriptions.services import account_create
+from apps.subscriptions.services import account_create, subscription_settings_update
 from apps.subscriptions.sweep import sweep
 
 from ..conftest import NOW, SYSTEM, grant

@@ -21,7 +21,7 @@ from apps.audit.services import audit_record, snapshot
 from apps.core.actors import Actor
 from apps.core.errors import ValidationError
 
-from .models import MAX_REMINDER_OFFSET_DAYS, SubscriptionSettings
+from ..models import MAX_REMINDER_OFFSET_DAYS, SubscriptionSettings
 
 SETTINGS_FIELDS = [
     "reminder_offsets", "grace_hours", "termination_after_days", "dunning_reminder_days",
@@ -151,8 +151,8 @@ def account_set_renewal_source(
     *, actor: Actor, account: Any, source: str, now: dt.datetime | None = None
 ) -> Any:
     """Who collects at auto-renewal: a source with a collector (external, complimentary, ...)."""
-    from .collectors import collector_paths
-    from .models import ServiceAccount
+    from ..collectors import collector_paths
+    from ..models import ServiceAccount
 
     authorize(actor, account.reseller_id, Perm.ACCOUNT_AUTO_RENEW)
     if source not in collector_paths():

@@ -1,4 +1,4 @@
-"""Plans, subscribers and the service-account lifecycle.
+"""Service accounts and their lifecycle.
 
 Lock order, everywhere credits move: the reseller row first, then the
 account row. Every accepted transition writes an AccountEvent and an audit
@@ -14,9 +14,7 @@ from fractions import Fraction
 from math import ceil
 from typing import Any
 
-from django.core.exceptions import ValidationError as DjangoValidationError
-from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from apps.accounts.models import ReactivationPolicy, Reseller
@@ -24,7 +22,6 @@ from apps.accounts.permissions import Perm, authorize
 from apps.audit.services import audit_record, snapshot
 from apps.core import crypto
 from apps.core.actors import Actor
-from apps.core.currencies import validate_currency
 from apps.core.dates import add_months, whole_months_between
 from apps.core.db import fetch_one, insert_instance, update_instance
 from apps.core.errors import InsufficientCredits, NotFound, StateConflict, ValidationError
@@ -32,9 +29,9 @@ from apps.core.events import DomainEvent, memoized, publish, publishing_many, re
 from apps.credits.models import EntryKind
 from apps.credits.services import credits_deduct
 
-from . import states
-from .credentials import generate_password, generate_username, validate_username
-from .models import (
+from .. import states
+from ..credentials import generate_password, generate_username, validate_username
+from ..models import (
     AccountEvent,
     AccountStatus,
     EventAction,
@@ -43,11 +40,11 @@ from .models import (
     PendingOperation,
     PendingReason,
     Plan,
-    PlanPrice,
     PlanStatus,
     ServiceAccount,
     Subscriber,
 )
+from .plans import MAX_MONTHS
 
 ACCOUNT_AUDIT_FIELDS = [
     "status",
@@ -59,322 +56,7 @@ ACCOUNT_AUDIT_FIELDS = [
     "auto_renew",
     "renewal_period_months",
 ]
-MAX_MONTHS = 120
 
-
-# ---------------------------------------------------------------- plans
-
-
-def _validate_prices(prices: dict[str, int]) -> dict[str, int]:
-    clean: dict[str, int] = {}
-    for currency, amount in prices.items():
-        validate_currency(currency, param="prices")
-        if not isinstance(amount, int) or isinstance(amount, bool) or amount < 0:
-            raise ValidationError(
-                f"The {currency} price is a whole number of minor units, zero or more.",
-                code="invalid_amount",
-                param="prices",
-            )
-        clean[currency] = amount
-    return clean
-
-
-def _whole_at_least_one(value: object, name: str) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ValidationError(
-            f"{name} is a whole number of at least 1.", code="invalid_amount", param=name
-        )
-    return value
-
-
-def _validate_plan_numbers(duration_months: object, credit_cost: object) -> None:
-    _whole_at_least_one(credit_cost, "credit_cost")
-    if _whole_at_least_one(duration_months, "duration_months") > MAX_MONTHS:
-        raise ValidationError(
-            f"A plan lasts at most {MAX_MONTHS} months.", code="invalid_amount",
-            param="duration_months",
-        )
-
-
-@transaction.atomic
-def plan_create(
-    *,
-    actor: Actor,
-    reseller: Reseller,
-    name: str,
-    duration_months: int = 1,
-    credit_cost: int | None = None,
-    tier: str = "",
-    is_trial: bool = False,
-    prices: dict[str, int] | None = None,
-) -> Plan:
-    """A plan; its credit cost defaults to one credit per month."""
-    authorize(actor, reseller, Perm.PLAN_MANAGE)
-    if not name or not name.strip():
-        raise ValidationError("A plan needs a name.", code="required", param="name")
-    credit_cost = duration_months if credit_cost is None else credit_cost
-    _validate_plan_numbers(duration_months, credit_cost)
-    clean_prices = _validate_prices(prices or {})
-    if Plan.objects.filter(reseller=reseller, name=name.strip()).exists():
-        raise ValidationError(f"A plan named {name!r} exists.", code="plan_name_taken",
-                              param="name")
-    plan = Plan.objects.create(
-        reseller=reseller,
-        name=name.strip(),
-        tier=tier,
-        duration_months=duration_months,
-        credit_cost=credit_cost,
-        is_trial=is_trial,
-    )
-    PlanPrice.objects.bulk_create(
-        PlanPrice(plan=plan, currency=c, amount=a) for c, a in clean_prices.items()
-    )
-    audit_record(
-        actor=actor, reseller_id=reseller.pk, action="plan.create", obj=plan,
-        after={**snapshot(plan, ["name", "tier", "duration_months", "credit_cost", "is_trial"]),
-               "prices": clean_prices},
-    )
-    return plan
-
-
-@transaction.atomic
-def plan_update(
-    *,
-    actor: Actor,
-    plan: Plan,
-    name: str | None = None,
-    tier: str | None = None,
-    credit_cost: int | None = None,
-    is_trial: bool | None = None,
-    prices: dict[str, int] | None = None,
-) -> Plan:
-    """Change a plan. The duration is fixed once made; a new cost applies from the next renewal."""
-    authorize(actor, plan.reseller_id, Perm.PLAN_MANAGE)
-    plan = Plan.objects.select_for_update().get(pk=plan.pk)
-    fields = ["name", "tier", "credit_cost", "is_trial"]
-    before = {**snapshot(plan, fields), "prices": _prices_of(plan)}
-    if name is not None:
-        if not name.strip():
-            raise ValidationError("A plan needs a name.", code="required", param="name")
-        if Plan.objects.filter(reseller_id=plan.reseller_id, name=name.strip()).exclude(
-            pk=plan.pk
-        ).exists():
-            raise ValidationError(f"A plan named {name!r} exists.", code="plan_name_taken",
-                                  param="name")
-        plan.name = name.strip()
-    if tier is not None:
-        plan.tier = tier
-    if credit_cost is not None:
-        _validate_plan_numbers(plan.duration_months, credit_cost)
-        plan.credit_cost = credit_cost
-    if is_trial is not None:
-        plan.is_trial = is_trial
-    plan.save()
-    if prices is not None:
-        clean = _validate_prices(prices)
-        PlanPrice.objects.filter(plan=plan).exclude(currency__in=list(clean)).delete()
-        for currency, amount in clean.items():
-            PlanPrice.objects.update_or_create(
-                plan=plan, currency=currency, defaults={"amount": amount}
-            )
-    audit_record(
-        actor=actor, reseller_id=plan.reseller_id, action="plan.update", obj=plan,
-        before=before, after={**snapshot(plan, fields), "prices": _prices_of(plan)},
-    )
-    return plan
-
-
-def _prices_of(plan: Plan) -> dict[str, int]:
-    return dict(PlanPrice.objects.filter(plan=plan).values_list("currency", "amount"))
-
-
-@transaction.atomic
-def plan_archive(*, actor: Actor, plan: Plan, archived: bool = True) -> Plan:
-    """Archive (or restore) a plan: it stays on the accounts that use it, but sells no more."""
-    authorize(actor, plan.reseller_id, Perm.PLAN_MANAGE)
-    plan = Plan.objects.select_for_update().get(pk=plan.pk)
-    before = plan.status
-    plan.status = PlanStatus.ARCHIVED if archived else PlanStatus.ACTIVE
-    plan.save(update_fields=["status"])
-    audit_record(
-        actor=actor, reseller_id=plan.reseller_id,
-        action="plan.archive" if archived else "plan.unarchive", obj=plan,
-        before={"status": before}, after={"status": plan.status},
-    )
-    return plan
-
-
-@transaction.atomic
-def plan_delete(*, actor: Actor, plan: Plan) -> None:
-    """Delete a plan no account has ever used; a plan in use can only be archived."""
-    authorize(actor, plan.reseller_id, Perm.PLAN_MANAGE)
-    plan = Plan.objects.select_for_update().get(pk=plan.pk)
-    if ServiceAccount.objects.filter(plan=plan).exists() or ServiceAccount.objects.filter(
-        next_plan=plan
-    ).exists():
-        raise StateConflict(
-            "This plan is used by accounts: archive it instead.", code="plan_in_use",
-            param="plan",
-        )
-    audit_record(
-        actor=actor, reseller_id=plan.reseller_id, action="plan.delete", obj=plan,
-        before=snapshot(plan, ["name", "duration_months", "credit_cost"]),
-    )
-    plan.delete()
-
-
-# ---------------------------------------------------------------- subscribers
-
-SUBSCRIBER_FIELDS = [
-    "name",
-    "email",
-    "phone",
-    "country",
-    "marketing_consent",
-    "marketing_consent_at",
-    "marketing_consent_source",
-    "external_id",
-]
-
-
-def _validate_subscriber(
-    *, name: str, email: str, country: str, external_id: str | None
-) -> None:
-    if not name or not name.strip():
-        raise ValidationError("A subscriber needs a name.", code="required", param="name")
-    if email:
-        try:
-            validate_email(email)
-        except DjangoValidationError:
-            raise ValidationError(
-                f"{email!r} is not an email address.", code="invalid_email", param="email"
-            ) from None
-    if country and (len(country) != 2 or not country.isalpha() or not country.isupper()):
-        raise ValidationError(
-            "The country is a two-letter ISO 3166 code in capitals (for example ES).",
-            code="invalid_country", param="country",
-        )
-    if external_id is not None and (not external_id.strip() or len(external_id) > 100):
-        raise ValidationError(
-            "An external id has 1 to 100 characters.", code="invalid", param="external_id"
-        )
-
-
-def _external_id_taken(reseller_id: int, livemode: bool, external_id: str) -> ValidationError:
-    return ValidationError(
-        f"A subscriber with external id {external_id!r} exists.",
-        code="duplicate_external_id",
-        param="external_id",
-    )
-
-
-def subscriber_create(
-    *,
-    actor: Actor,
-    reseller: Reseller,
-    name: str,
-    email: str = "",
-    phone: str = "",
-    country: str = "",
-    marketing_consent: bool = False,
-    marketing_consent_source: str = "",
-    external_id: str | None = None,
-    livemode: bool = True,
-    now: dt.datetime | None = None,
-) -> Subscriber:
-    authorize(actor, reseller, Perm.SUBSCRIBER_MANAGE)
-    now = now or timezone.now()
-    _validate_subscriber(name=name, email=email, country=country, external_id=external_id)
-    if marketing_consent and not marketing_consent_source:
-        raise ValidationError(
-            "Marketing consent needs its source (where the subscriber gave it).",
-            code="consent_source_required", param="marketing_consent_source",
-        )
-    subscriber = Subscriber(
-        reseller=reseller,
-        name=name.strip(),
-        email=email.lower(),
-        phone=phone,
-        country=country,
-        marketing_consent=marketing_consent,
-        marketing_consent_at=now if marketing_consent else None,
-        marketing_consent_source=marketing_consent_source if marketing_consent else "",
-        external_id=external_id,
-        livemode=livemode,
-    )
-    # No savepoint inside the caller's transaction: a taken external id writes nothing.
-    with transaction.atomic(savepoint=False):
-        created = insert_instance(subscriber, ignore_conflicts=True)
-        if created:
-            audit_record(
-                actor=actor, reseller_id=reseller.pk, action="subscriber.create",
-                obj=subscriber, after=snapshot(subscriber, SUBSCRIBER_FIELDS), now=now,
-            )
-    if not created:
-        # The unique (reseller, mode, external_id) constraint is the truth.
-        raise _external_id_taken(reseller.pk, livemode, external_id or "")
-    return subscriber
-
-
-def subscriber_update(
-    *,
-    actor: Actor,
-    subscriber: Subscriber,
-    now: dt.datetime | None = None,
-    **changes: Any,
-) -> Subscriber:
-    """Change contact details; a consent change records when and where it was given."""
-    authorize(actor, subscriber.reseller_id, Perm.SUBSCRIBER_MANAGE)
-    now = now or timezone.now()
-    allowed = {"name", "email", "phone", "country", "external_id", "marketing_consent",
-               "marketing_consent_source"}
-    unknown = set(changes) - allowed
-    if unknown:
-        raise ValidationError(f"Unknown fields: {', '.join(sorted(unknown))}.", code="invalid")
-    try:
-        with transaction.atomic():
-            subscriber = Subscriber.objects.select_for_update().get(pk=subscriber.pk)
-            before = snapshot(subscriber, SUBSCRIBER_FIELDS)
-            values = {**before, **changes}
-            _validate_subscriber(
-                name=values["name"], email=values["email"], country=values["country"],
-                external_id=values["external_id"],
-            )
-            for field in ("name", "email", "phone", "country", "external_id"):
-                if field in changes:
-                    setattr(subscriber, field, changes[field])
-            subscriber.email = subscriber.email.lower()
-            if "marketing_consent" in changes and changes["marketing_consent"] != before[
-                "marketing_consent"
-            ]:
-                if changes["marketing_consent"]:
-                    source = changes.get("marketing_consent_source", "")
-                    if not source:
-                        raise ValidationError(
-                            "Marketing consent needs its source.",
-                            code="consent_source_required", param="marketing_consent_source",
-                        )
-                    subscriber.marketing_consent_source = source
-                else:
-                    subscriber.marketing_consent_source = changes.get(
-                        "marketing_consent_source", "withdrawn"
-                    )
-                subscriber.marketing_consent = changes["marketing_consent"]
-                subscriber.marketing_consent_at = now
-            subscriber.save()
-            audit_record(
-                actor=actor, reseller_id=subscriber.reseller_id, action="subscriber.update",
-                obj=subscriber, before=before, after=snapshot(subscriber, SUBSCRIBER_FIELDS),
-                now=now,
-            )
-    except IntegrityError:
-        raise _external_id_taken(
-            subscriber.reseller_id, subscriber.livemode, changes.get("external_id") or ""
-        ) from None
-    return subscriber
-
-
-# ---------------------------------------------------------------- accounts
 
 
 @dataclass(frozen=True)
@@ -965,52 +647,3 @@ def account_reset_password(
     return account, password
 
 
-# ---------------------------------------------------------------- the pending queue
-
-
-def pending_queue_drain(
-    *, reseller: Reseller, livemode: bool = True, now: dt.datetime | None = None
-) -> int:
-    """Complete waiting activations and renewals, oldest first, while credits last.
-
-    Each operation completes in its own transaction. The queue stops at the
-    first operation the balance cannot pay, so a large old one is never
-    overtaken by smaller new ones. Returns how many completed.
-    """
-    actor = Actor.system("pending-queue")
-    now = now or timezone.now()
-    completed = 0
-    while True:
-        with transaction.atomic():
-            locked = Reseller.objects.select_for_update().get(pk=reseller.pk)
-            operation = (
-                PendingOperation.objects.select_for_update(skip_locked=True)
-                .filter(reseller=locked, livemode=livemode, status=OperationStatus.WAITING)
-                .order_by("requested_at", "id")
-                .first()
-            )
-            if operation is None or locked.balance(livemode=livemode) < operation.credits:
-                break
-            account = ServiceAccount.objects.select_for_update(of=("self",)).select_related(
-                "plan", "next_plan", "subscriber"
-            ).get(pk=operation.account_id)
-            account.reseller = locked
-            try:
-                if operation.kind == OperationKind.ACTIVATE:
-                    _activate(account, actor=actor, months=operation.months,
-                              cost=operation.credits, now=now)
-                    _audit_account(actor, account, "activate", {"status": "pending"}, now)
-                else:
-                    _renew_locked(account, reseller=locked, actor=actor, months=operation.months,
-                                  cost=operation.credits, key=operation.idempotency_key,
-                                  reference=operation.reference, now=now)
-                operation.status = OperationStatus.COMPLETED
-            except (StateConflict, InsufficientCredits):
-                # The account moved on (terminated, say) since it queued: drop the operation.
-                operation.status = OperationStatus.CANCELLED
-            operation.completed_at = now
-            operation.save(update_fields=["status", "completed_at"])
-            if operation.status == OperationStatus.COMPLETED:
-                completed += 1
-    reseller.refresh_from_db(fields=["credit_balance", "test_credit_balance"])
-    return completed
