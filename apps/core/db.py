@@ -195,17 +195,23 @@ def insert_rows(
     (in C) rather than a literal per value. Values are what the column stores
     (ids for foreign keys, aware datetimes, JSON as Python data); a column a
     row leaves out gets the field's default. Elsewhere (SQLite) it is the
-    ORM's bulk_create. Returned rows come in no promised order: return a
-    column that tells them apart.
+    ORM's bulk_create, or insert_instance row by row when conflicts are
+    ignored and columns asked back. Returned rows come in no promised order:
+    return a column that tells them apart.
     """
     if not rows:
         return []
     given = rows[0].keys()
     fields = [f for f in model._meta.concrete_fields if not f.primary_key or f.attname in given]
     if connection.vendor != "postgresql":
-        made = model._default_manager.bulk_create(
-            [model(**row) for row in rows], ignore_conflicts=ignore_conflicts, batch_size=500
-        )
+        objs = [model(**row) for row in rows]
+        if ignore_conflicts and returning:
+            # bulk_create ignoring conflicts hands back every row given, inserted or not.
+            made = [obj for obj in objs if insert_instance(obj, ignore_conflicts=True)]
+        else:
+            made = model._default_manager.bulk_create(
+                objs, ignore_conflicts=ignore_conflicts, batch_size=500
+            )
         return [tuple(getattr(obj, name) for name in returning) for obj in made]
     for field in fields:
         if isinstance(field, JSONField) and field.encoder not in (None, DjangoJSONEncoder):
