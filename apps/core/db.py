@@ -167,11 +167,16 @@ def update_instance(obj: Model, fields: Sequence[str]) -> None:
     """obj.save(update_fields=fields), as one prepared UPDATE on PostgreSQL (see insert_instance).
 
     Fields' pre_save runs (an auto_now field named in `fields` takes the time).
+    A row that is not there raises the model's DoesNotExist.
     """
-    if connection.vendor != "postgresql":
-        obj.save(update_fields=fields)
-        return
     model_fields = [obj._meta.get_field(name) for name in fields]
+    if connection.vendor != "postgresql":
+        # The same one UPDATE through the ORM: save() would raise a bare DatabaseError
+        # for a missing row.
+        changes = {f.attname: f.pre_save(obj, add=False) for f in model_fields}  # type: ignore[union-attr]
+        if not type(obj)._default_manager.filter(pk=obj.pk).update(**changes):
+            raise obj.DoesNotExist(f"{type(obj).__name__} {obj.pk} is not in the database.")  # type: ignore[attr-defined]
+        return
     values = [f.get_db_prep_save(f.pre_save(obj, add=False), connection)  # type: ignore[union-attr]
               for f in model_fields]
     sql = _update_sql(type(obj), tuple(str(f.column) for f in model_fields))  # type: ignore[union-attr]

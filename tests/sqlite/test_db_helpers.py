@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from apps.core.db import insert_instance, insert_rows
+from apps.core.db import insert_instance, insert_rows, update_instance
 from apps.subscriptions.models import ReminderLog, ServiceAccount
 from tests.conftest import NOW
 
@@ -47,3 +47,11 @@ def test_insert_instance_of_a_taken_key_is_false_and_writes_nothing(active_accou
     assert insert_instance(taken, ignore_conflicts=True) is False
     assert ServiceAccount.objects.count() == 1
 
+
+def test_update_instance_of_a_missing_row_raises_does_not_exist(active_account):
+    gone = ServiceAccount(pk=active_account.pk + 10_000, status="suspended")
+    with pytest.raises(ServiceAccount.DoesNotExist):
+        update_instance(gone, ["status"])
+    active_account.status = "suspended"
+    update_instance(active_account, ["status", "updated_at"])
+    assert ServiceAccount.objects.get(pk=active_account.pk).status == "suspended"
