@@ -8,7 +8,7 @@ PORT ?= 8000
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: run test install install-dev services system-packages lint typecheck pytest migrate seed clean
+.PHONY: run test install install-dev services system-packages lint typecheck pytest pytest-sqlite migrate seed clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -54,10 +54,18 @@ typecheck: install-dev
 pytest: install-dev services system-packages
 	$(VENV)/bin/pytest --create-db
 
+# The smoke suite on `make run`'s embedded defaults (SQLite, locmem, filesystem broker):
+# it needs no server. tests/sqlite/conftest.py keeps it out of the PostgreSQL run.
+PYTEST_SQLITE := $(VENV)/bin/pytest tests/sqlite --ds=billing_panel.settings.test_sqlite --create-db
+
+pytest-sqlite: install-dev
+	$(PYTEST_SQLITE)
+
 test: install-dev services system-packages
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy .
 	$(VENV)/bin/pytest --create-db
+	$(PYTEST_SQLITE)
 
 clean:
 	rm -rf $(VENV) $(TOOLS) var/broker var/staticfiles

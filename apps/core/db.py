@@ -167,11 +167,16 @@ def update_instance(obj: Model, fields: Sequence[str]) -> None:
     """obj.save(update_fields=fields), as one prepared UPDATE on PostgreSQL (see insert_instance).
 
     Fields' pre_save runs (an auto_now field named in `fields` takes the time).
+    A row that is not there raises the model's DoesNotExist.
     """
-    if connection.vendor != "postgresql":
-        obj.save(update_fields=fields)
-        return
     model_fields = [obj._meta.get_field(name) for name in fields]
+    if connection.vendor != "postgresql":
+        # The same one UPDATE through the ORM: save() would raise a bare DatabaseError
+        # for a missing row.
+        changes = {f.attname: f.pre_save(obj, add=False) for f in model_fields}  # type: ignore[union-attr]
+        if not type(obj)._default_manager.filter(pk=obj.pk).update(**changes):
+            raise obj.DoesNotExist(f"{type(obj).__name__} {obj.pk} is not in the database.")  # type: ignore[attr-defined]
+        return
     values = [f.get_db_prep_save(f.pre_save(obj, add=False), connection)  # type: ignore[union-attr]
               for f in model_fields]
     sql = _update_sql(type(obj), tuple(str(f.column) for f in model_fields))  # type: ignore[union-attr]
@@ -195,17 +200,23 @@ def insert_rows(
     (in C) rather than a literal per value. Values are what the column stores
     (ids for foreign keys, aware datetimes, JSON as Python data); a column a
     row leaves out gets the field's default. Elsewhere (SQLite) it is the
-    ORM's bulk_create. Returned rows come in no promised order: return a
-    column that tells them apart.
+    ORM's bulk_create, or insert_instance row by row when conflicts are
+    ignored and columns asked back. Returned rows come in no promised order:
+    return a column that tells them apart.
     """
     if not rows:
         return []
     given = rows[0].keys()
     fields = [f for f in model._meta.concrete_fields if not f.primary_key or f.attname in given]
     if connection.vendor != "postgresql":
-        made = model._default_manager.bulk_create(
-            [model(**row) for row in rows], ignore_conflicts=ignore_conflicts, batch_size=500
-        )
+        objs = [model(**row) for row in rows]
+        if ignore_conflicts and returning:
+            # bulk_create ignoring conflicts hands back every row given, inserted or not.
+            made = [obj for obj in objs if insert_instance(obj, ignore_conflicts=True)]
+        else:
+            made = model._default_manager.bulk_create(
+                objs, ignore_conflicts=ignore_conflicts, batch_size=500
+            )
         return [tuple(getattr(obj, name) for name in returning) for obj in made]
     for field in fields:
         if isinstance(field, JSONField) and field.encoder not in (None, DjangoJSONEncoder):

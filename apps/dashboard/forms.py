@@ -79,7 +79,7 @@ class RenewForm(forms.Form):
 class ChangePlanForm(forms.Form):
     plan = forms.TypedChoiceField(label=_("New plan"), coerce=int)
     when = forms.ChoiceField(label=_("When"), choices=[
-        ("now", _("Now")), ("next_renewal", _("At the next renewal"))])
+        ("now", _("Now")), ("renewal", _("At the next renewal"))])
 
     def __init__(self, *args: object, plans: list[tuple[int, str]], **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]

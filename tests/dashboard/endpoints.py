@@ -41,7 +41,7 @@ ENDPOINTS = [
     Endpoint("reveal", Perm.CREDENTIALS_REVEAL, "post", "account"),
     Endpoint("renew", Perm.ACCOUNT_RENEW, "post", "account"),
     Endpoint("change_plan", Perm.ACCOUNT_CHANGE_PLAN, "post", "account",
-             (("plan", "PLAN"), ("when", "next_renewal"))),
+             (("plan", "PLAN"), ("when", "renewal"))),
     Endpoint("suspend", Perm.ACCOUNT_SUSPEND, "post", "account"),
     Endpoint("unsuspend", Perm.ACCOUNT_SUSPEND, "post", "account"),
     Endpoint("terminate", Perm.ACCOUNT_TERMINATE, "post", "account"),
