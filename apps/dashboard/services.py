@@ -29,7 +29,7 @@ from apps.accounts.services import staff_set_role
 from apps.audit.services import audit_record
 from apps.core.actors import Actor
 from apps.core.errors import ValidationError
-from apps.notifications.consumers import _account_context
+from apps.notifications.consumers import account_email_context
 from apps.notifications.models import Event, OutboxMessage, OutboxStatus
 from apps.notifications.services import TestEmailResult, outbox_enqueue, send_test_email
 from apps.subscriptions.models import ServiceAccount
@@ -159,7 +159,7 @@ def welcome_send(*, actor: Actor, account: ServiceAccount, now: dt.datetime | No
             reseller=reseller, livemode=account.livemode, event=Event.WELCOME,
             dedupe_key=f"{Event.WELCOME}:resend:{account.pk}:{now:%Y%m%d%H%M}",
             recipient=recipient,
-            context={**_account_context(account, reseller), "password": password},
+            context={**account_email_context(account, reseller), "password": password},
             account_id=account.pk, now=now,
         )
         audit_record(actor=actor, reseller_id=reseller.pk, action="account.welcome_email",
@@ -189,7 +189,7 @@ def reminders_send(
                 reseller=reseller, livemode=account.livemode, event=Event.RENEWAL_REMINDER,
                 dedupe_key=f"{Event.RENEWAL_REMINDER}:manual:{account.pk}:{now:%Y-%m-%d}",
                 recipient=recipient,
-                context={**_account_context(account, reseller), "days_left": days_left},
+                context={**account_email_context(account, reseller), "days_left": days_left},
                 account_id=account.pk, now=now,
             )
             outcome = outcome_of(row)

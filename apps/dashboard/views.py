@@ -40,7 +40,7 @@ from apps.notifications.models import (
     OutboxMessage,
     OutboxStatus,
 )
-from apps.notifications.rendering import _default_sources, template_check, template_preview
+from apps.notifications.rendering import default_template_sources, template_check, template_preview
 from apps.notifications.selectors import email_delivery_warning, outbox_list, reseller_settings_get
 from apps.notifications.services import (
     delivery_configured,
@@ -970,7 +970,7 @@ def settings_template_default_view(request: HttpRequest, ctx: Context) -> HttpRe
         initial = {"event": event, "subject": override.subject, "text": override.text,
                    "html": override.html}
     else:
-        subject, text = _default_sources(event)
+        subject, text = default_template_sources(event)
         initial = {"event": event, "subject": subject, "text": text, "html": ""}
     return _page(request, ctx, "dashboard/settings.html", **_settings_context(
         ctx, template_form=forms.TemplateForm(initial=initial),

@@ -39,7 +39,8 @@ def _local(moment: dt.datetime | None, zone: dt.tzinfo) -> dt.datetime | None:
     return moment.astimezone(zone) if moment is not None else None
 
 
-def _account_context(account: ServiceAccount, reseller: Reseller) -> dict[str, Any]:
+def account_email_context(account: ServiceAccount, reseller: Reseller) -> dict[str, Any]:
+    """The context every email about an account shares (the dashboard's resend uses it too)."""
     zone = zone_named(reseller.timezone)
     return {
         "reseller_name": reseller.name,
@@ -104,7 +105,7 @@ def on_domain_event(event: DomainEvent) -> None:
         return
     account = _load_account(payload["account_id"])
     reseller = account.reseller
-    context = _account_context(account, reseller)
+    context = account_email_context(account, reseller)
     # The effect's key: the account event row when there is one, else what the publisher says.
     key = payload.get("dedupe_key") or f"event:{payload.get('event_id')}"
     if kind == Event.WELCOME:
@@ -136,7 +137,7 @@ def _pending_credits(event: DomainEvent, now: dt.datetime) -> None:
     ).first() or {}
     operation = account.pending_operations.filter(status="waiting").first()
     context = {
-        **_account_context(account, reseller),
+        **account_email_context(account, reseller),
         "operation": "activation" if event.name == "account.activation_queued" else "renewal",
         "credits_needed": operation.credits if operation else data.get("credits", 0),
         "balance": reseller.balance(livemode=account.livemode),

@@ -109,8 +109,8 @@ class Rendered:
 
 
 @cache
-def _default_sources(event: str) -> tuple[str, str]:
-    # The files that ship with the panel: read once per process.
+def default_template_sources(event: str) -> tuple[str, str]:
+    """(subject, text) of the template that ships with the panel; read once per process."""
     subject = get_template(f"notifications/{event}.subject.txt").template.source  # type: ignore[attr-defined]
     text = get_template(f"notifications/{event}.txt").template.source  # type: ignore[attr-defined]
     return subject, text
@@ -150,7 +150,7 @@ def _sources(reseller_id: int, event: str) -> tuple[str, str, str]:
             NotificationTemplate, reseller_id=reseller_id, event=event)
         if override is not None:
             return override.subject, override.text, override.html
-        subject, text = _default_sources(event)
+        subject, text = default_template_sources(event)
         return subject, text, ""
 
     return memoized(("template_sources", reseller_id, event), find)
