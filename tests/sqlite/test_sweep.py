@@ -8,7 +8,6 @@ from collections import Counter
 
 import pytest
 import time_machine
-from apps.subscriptions.lifecycle import account_set_renewal_source, subscription_settings_update
 from django.conf import settings
 from django.core import mail
 from django.db import connection
@@ -18,7 +17,11 @@ from apps.credits.models import CreditLedgerEntry
 from apps.notifications.models import OutboxMessage
 from apps.notifications.services import notification_settings_update, outbox_deliver_due
 from apps.subscriptions.models import ReminderLog, ServiceAccount
-from apps.subscriptions.services import account_create
+from apps.subscriptions.services import (
+    account_create,
+    account_set_renewal_source,
+    subscription_settings_update,
+)
 from apps.subscriptions.sweep import sweep
 from tests.conftest import NOW, SYSTEM, grant
 from tests.factories import SubscriberFactory
