@@ -10,9 +10,9 @@ from django.test import Client
 from django.urls import reverse
 
 from apps.accounts.models import Reseller
+from apps.accounts.selectors import audit_entries
 from apps.accounts.services import reseller_update, staff_remove, staff_set_role
 from apps.audit.models import AuditEntry
-from apps.audit.selectors import audit_entries
 from apps.core.actors import Actor
 from apps.core.errors import NotFound
 from apps.credits.models import CreditLedgerEntry

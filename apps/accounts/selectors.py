@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
+from apps.audit.models import AuditEntry
 from apps.core.actors import Actor
 
 from .models import Reseller, StaffMembership, User
@@ -18,3 +19,13 @@ def resellers_for_user(user: User) -> QuerySet[Reseller]:
 def staff_of(reseller: Reseller, *, actor: Actor) -> QuerySet[StaffMembership]:
     authorize(actor, reseller, Perm.VIEW)
     return StaffMembership.objects.filter(reseller=reseller).select_related("user")
+
+
+def audit_entries(reseller: Reseller, *, actor: Actor) -> QuerySet[AuditEntry]:
+    """The reseller's audit trail, for the roles that may read it.
+
+    Here rather than in apps.audit, so that the audit trail depends on apps.core
+    alone and every app, accounts included, can write to it.
+    """
+    authorize(actor, reseller, Perm.AUDIT_VIEW)
+    return AuditEntry.objects.filter(reseller=reseller).select_related("actor_user")

@@ -22,11 +22,10 @@ from django.views.decorators.http import require_POST
 
 from apps.accounts.models import StaffMembership, User
 from apps.accounts.permissions import Perm
-from apps.accounts.selectors import staff_of
+from apps.accounts.selectors import audit_entries, staff_of
 from apps.accounts.services import reseller_update, staff_remove, staff_set_role
 from apps.api import services as api_services
 from apps.api.models import ApiKey, ExternalPayment, WebhookDelivery, WebhookEndpoint
-from apps.audit.selectors import audit_entries
 from apps.core.currencies import format_minor
 from apps.core.errors import DomainError
 from apps.credits.selectors import LedgerFilter, credits_ledger

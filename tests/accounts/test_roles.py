@@ -9,8 +9,8 @@ import pytest
 
 from apps.accounts.models import Reseller, Role
 from apps.accounts.permissions import MATRIX, Perm, role_allows
+from apps.accounts.selectors import audit_entries
 from apps.accounts.services import reseller_update, staff_set_role
-from apps.audit.selectors import audit_entries
 from apps.core.actors import Actor
 from apps.core.errors import PermissionDenied
 from apps.credits.selectors import credits_balance, credits_ledger
