@@ -23,6 +23,7 @@ from apps.core.actors import Actor
 from apps.core.currencies import validate_currency
 from apps.core.db import execute_prepared
 from apps.core.errors import IdempotencyKeyReused, InsufficientCredits, NotFound, ValidationError
+from apps.core.events import DomainEvent, publish
 
 from .models import CreditLedgerEntry, EntryKind
 
@@ -281,11 +282,18 @@ def _insufficient(reseller_id: int, balance_field: str, delta: int) -> Insuffici
     return InsufficientCredits(f"{-delta} credits needed, {balance} available.", param="amount")
 
 
-def _drain_after_arrival(reseller: Reseller, *, livemode: bool, now: dt.datetime | None) -> None:
-    # Credits arrived: the activations and renewals that waited for them go first.
-    from apps.subscriptions.services import pending_queue_drain
+CREDITS_ARRIVED = "credits.arrived"
 
-    pending_queue_drain(reseller=reseller, livemode=livemode, now=now)
+
+def _drain_after_arrival(reseller: Reseller, *, livemode: bool, now: dt.datetime | None) -> None:
+    """Tell who waits for credits (the pending queue, apps.subscriptions) that some arrived.
+
+    A domain event, so that credits never imports the apps that spend them.
+    """
+    publish(DomainEvent(name=CREDITS_ARRIVED, reseller_id=reseller.pk, livemode=livemode,
+                        payload={"now": (now or timezone.now()).isoformat()}))
+    # The queue spent some of them: the caller's reseller shows what is left.
+    reseller.refresh_from_db(fields=["credit_balance", "test_credit_balance"])
 
 
 def credits_grant(

@@ -174,6 +174,8 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Who hears of domain events (apps.core.events), in order: each writes its own
 # outbox rows in the transaction that published the event.
 DOMAIN_EVENT_CONSUMERS: list[str] = [
+    # credits.arrived drains the pending queue, whose own events the next two hear.
+    "apps.subscriptions.consumers.on_domain_event",
     "apps.notifications.consumers.on_domain_event",
     "apps.api.consumers.webhook_consume",
 ]
