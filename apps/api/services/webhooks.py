@@ -1,4 +1,4 @@
-"""Every write of the API app: keys, outside payments, webhook endpoints and deliveries."""
+"""Webhook endpoints, the domain-event consumer that queues deliveries, and delivery."""
 
 from __future__ import annotations
 
@@ -12,12 +12,10 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.core.serializers.json import DjangoJSONEncoder
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from apps.accounts.models import Reseller
@@ -25,27 +23,14 @@ from apps.accounts.permissions import Perm, authorize
 from apps.audit.services import audit_record, snapshot
 from apps.core import crypto
 from apps.core.actors import Actor
-from apps.core.currencies import validate_currency
 from apps.core.db import fetch, fetch_one
-from apps.core.errors import IdempotencyKeyReused, NotFound, StateConflict, ValidationError
-from apps.core.events import DomainEvent, memoized, publish, publishing_many, recall
-from apps.subscriptions.models import ServiceAccount, Subscriber
-from apps.subscriptions.services import (
-    RenewResult,
-    account_create,
-    account_renew,
-    plan_for_sale,
-    subscriber_create,
-)
+from apps.core.errors import StateConflict, ValidationError
+from apps.core.events import DomainEvent, memoized, recall
+from apps.subscriptions.models import ServiceAccount
 
-from . import keys
-from .models import (
-    ApiKey,
+from .. import keys
+from ..models import (
     DeliveryStatus,
-    ExternalPayment,
-    IdempotencyRecord,
-    KeyMode,
-    Scope,
     WebhookAttempt,
     WebhookDelivery,
     WebhookEndpoint,
@@ -53,301 +38,6 @@ from .models import (
 )
 
 logger = logging.getLogger(__name__)
-
-KEY_FIELDS = ["name", "mode", "prefix", "scopes", "allowed_ips", "expires_at", "revoked_at"]
-IDEMPOTENCY_TTL = dt.timedelta(hours=24)
-
-# ---------------------------------------------------------------- keys
-
-
-def _clean_scopes(scopes: list[str]) -> list[str]:
-    unknown = sorted(set(scopes) - set(Scope.values))
-    if unknown:
-        raise ValidationError(
-            f"Unknown scopes: {', '.join(unknown)}. Known: {', '.join(Scope.values)}.",
-            code="invalid_scope", param="scopes",
-        )
-    if not scopes:
-        raise ValidationError("A key needs at least one scope.", code="required", param="scopes")
-    return sorted(set(scopes))
-
-
-def _clean_ips(allowed_ips: list[str]) -> list[str]:
-    clean = []
-    for value in allowed_ips:
-        try:
-            clean.append(str(ipaddress.ip_network(value.strip(), strict=False)))
-        except ValueError:
-            raise ValidationError(
-                f"{value!r} is not an IP address or network.", code="invalid_ip",
-                param="allowed_ips",
-            ) from None
-    return clean
-
-
-@transaction.atomic
-def api_key_create(
-    *,
-    actor: Actor,
-    reseller: Reseller,
-    name: str,
-    mode: str,
-    scopes: list[str],
-    allowed_ips: list[str] | None = None,
-    expires_at: dt.datetime | None = None,
-    now: dt.datetime | None = None,
-    _rotated_from: ApiKey | None = None,
-) -> tuple[ApiKey, str]:
-    """A new key. Returns (key, the full key): the full key is never stored nor shown again."""
-    authorize(actor, reseller, Perm.API_KEYS_MANAGE)
-    now = now or timezone.now()
-    if not name or not name.strip():
-        raise ValidationError("A key needs a name.", code="required", param="name")
-    if mode not in KeyMode.values:
-        raise ValidationError("The mode is live or test.", code="invalid_mode", param="mode")
-    if expires_at is not None and expires_at <= now:
-        raise ValidationError("The expiry is in the future.", code="invalid", param="expires_at")
-    raw = keys.generate_key(mode)
-    key = ApiKey.objects.create(
-        reseller=reseller, name=name.strip(), mode=mode, prefix=keys.prefix_of(raw),
-        key_hash=keys.hash_key(raw), scopes=_clean_scopes(scopes),
-        allowed_ips=_clean_ips(allowed_ips or []), expires_at=expires_at,
-        rotated_from=_rotated_from, created_at=now, created_by=actor.label,
-    )
-    audit_record(actor=actor, reseller_id=reseller.pk, action="api_key.create", obj=key,
-                 after=snapshot(key, KEY_FIELDS), now=now)
-    return key, raw
-
-
-@transaction.atomic
-def api_key_revoke(*, actor: Actor, key: ApiKey, now: dt.datetime | None = None) -> ApiKey:
-    authorize(actor, key.reseller_id, Perm.API_KEYS_MANAGE)
-    now = now or timezone.now()
-    key = ApiKey.objects.select_for_update().get(pk=key.pk)
-    if key.revoked_at is None:
-        before = snapshot(key, KEY_FIELDS)
-        key.revoked_at = now
-        key.save(update_fields=["revoked_at"])
-        audit_record(actor=actor, reseller_id=key.reseller_id, action="api_key.revoke", obj=key,
-                     before=before, after=snapshot(key, KEY_FIELDS), now=now)
-    return key
-
-
-@transaction.atomic
-def api_key_rotate(
-    *, actor: Actor, key: ApiKey, now: dt.datetime | None = None
-) -> tuple[ApiKey, str]:
-    """A new key with the same settings; the old one is revoked at once."""
-    old = api_key_revoke(actor=actor, key=key, now=now)
-    if old.expires_at is not None and old.expires_at <= (now or timezone.now()):
-        raise StateConflict("An expired key cannot be rotated.", code="api_key_expired")
-    return api_key_create(
-        actor=actor, reseller=old.reseller, name=old.name, mode=old.mode, scopes=old.scopes,
-        allowed_ips=old.allowed_ips, expires_at=old.expires_at, now=now, _rotated_from=old,
-    )
-
-
-def api_key_touch(*, key: ApiKey, ip: str | None, now: dt.datetime | None = None) -> None:
-    """Record the last use; at most one write a minute per key, so reads stay cheap."""
-    now = now or timezone.now()
-    if key.last_used_at is not None and now - key.last_used_at < dt.timedelta(minutes=1) and (
-        key.last_used_ip == ip
-    ):
-        return
-    ApiKey.objects.filter(pk=key.pk).update(last_used_at=now, last_used_ip=ip)
-    key.last_used_at, key.last_used_ip = now, ip
-
-
-# ---------------------------------------------------------------- idempotency
-
-
-@dataclass(frozen=True)
-class Claim:
-    record: IdempotencyRecord
-    # True: this request is the first; False: replay the stored response.
-    fresh: bool
-
-
-def idempotency_claim(
-    *, key: ApiKey, idempotency_key: str, method: str, path: str, request_hash: str,
-    now: dt.datetime | None = None,
-) -> Claim:
-    """Claim the key for this request; call inside the transaction that does the work.
-
-    A concurrent request with the same key waits on the unique index until
-    the first commits, then replays its response: one effect.
-    """
-    now = now or timezone.now()
-    if not idempotency_key or len(idempotency_key) > 255:
-        raise ValidationError("An Idempotency-Key has 1 to 255 characters.",
-                              code="invalid_idempotency_key", param="Idempotency-Key")
-    IdempotencyRecord.objects.filter(api_key=key, key=idempotency_key, expires_at__lte=now).delete()
-    try:
-        with transaction.atomic():
-            record = IdempotencyRecord.objects.create(
-                api_key=key, key=idempotency_key, request_hash=request_hash, method=method,
-                path=path, created_at=now, expires_at=now + IDEMPOTENCY_TTL,
-            )
-        return Claim(record=record, fresh=True)
-    except IntegrityError:
-        pass
-    record = IdempotencyRecord.objects.get(api_key=key, key=idempotency_key)
-    if record.request_hash != request_hash:
-        raise IdempotencyKeyReused(
-            "This Idempotency-Key was used with another request: use a new key.",
-            param="Idempotency-Key",
-        )
-    return Claim(record=record, fresh=False)
-
-
-def idempotency_store(*, record: IdempotencyRecord, status: int, body: Any) -> None:
-    """Keep the response, sealed: it can hold an account's password."""
-    record.response_status = status
-    record.response_body = {"sealed": crypto.encrypt(json.dumps(body, cls=DjangoJSONEncoder))}
-    record.save(update_fields=["response_status", "response_body"])
-
-
-def idempotency_response(record: IdempotencyRecord) -> Any:
-    body = record.response_body or {}
-    return json.loads(crypto.decrypt(body["sealed"])) if "sealed" in body else body
-
-
-def idempotency_purge(*, now: dt.datetime | None = None) -> int:
-    deleted, _ = IdempotencyRecord.objects.filter(expires_at__lte=now or timezone.now()).delete()
-    return deleted
-
-
-# ---------------------------------------------------------------- accounts over the API
-
-
-def _find_or_create_subscriber(
-    *, actor: Actor, reseller: Reseller, livemode: bool, data: dict[str, Any]
-) -> Subscriber:
-    external_id = (data.get("external_id") or "").strip() or None
-    email = (data.get("email") or "").strip().lower()
-    mine = Subscriber.objects.filter(reseller=reseller, livemode=livemode)
-    found: Subscriber | None
-    if external_id:
-        found = fetch_one(Subscriber, reseller_id=reseller.pk, livemode=livemode,
-                          external_id=external_id)
-        if found is not None:
-            found.reseller = reseller
-            return found
-    elif email:
-        found = mine.filter(email=email).order_by("id").first()
-        if found is not None:
-            return found
-    if not external_id and not email:
-        raise ValidationError("The subscriber needs an external_id or an email.",
-                              code="required", param="subscriber")
-    name = (data.get("name") or "").strip() or email or external_id or ""
-    try:
-        # No savepoint: subscriber_create refuses a taken external_id without a failed statement.
-        return subscriber_create(actor=actor, reseller=reseller, name=name, email=email,
-                                 external_id=external_id, livemode=livemode)
-    except ValidationError as error:
-        if error.code != "duplicate_external_id":
-            raise
-    # Created by a concurrent request a moment ago.
-    return mine.get(external_id=external_id)
-
-
-def api_account_create(
-    *,
-    actor: Actor,
-    reseller: Reseller,
-    livemode: bool,
-    subscriber: dict[str, Any],
-    plan_id: int,
-    months: int | None = None,
-    username: str | None = None,
-    now: dt.datetime | None = None,
-) -> tuple[ServiceAccount, str]:
-    """Create an account for a subscriber found by external id, else email, else created."""
-    with transaction.atomic(), publishing_many():
-        plan = plan_for_sale(reseller.pk, plan_id)
-        found = _find_or_create_subscriber(actor=actor, reseller=reseller, livemode=livemode,
-                                           data=subscriber)
-        return account_create(actor=actor, subscriber=found, plan=plan, months=months,
-                              username=username, now=now)
-
-
-# ---------------------------------------------------------------- payments
-
-
-@dataclass(frozen=True)
-class PaymentResult:
-    payment: ExternalPayment
-    renewal: RenewResult | None
-    # False when the same reference was recorded before (a retry): nothing happened again.
-    created: bool
-
-
-def payment_record(
-    *,
-    actor: Actor,
-    reseller: Reseller,
-    livemode: bool,
-    account_id: int,
-    amount: int,
-    currency: str,
-    reference: str,
-    paid_at: dt.datetime,
-    api_key: ApiKey | None = None,
-    now: dt.datetime | None = None,
-) -> PaymentResult:
-    """Record a payment made outside the panel and renew the account once per reference."""
-    authorize(actor, reseller, Perm.ACCOUNT_RENEW)
-    now = now or timezone.now()
-    validate_currency(currency)
-    if not isinstance(amount, int) or isinstance(amount, bool) or amount < 1:
-        raise ValidationError("The amount is a whole number of minor units, at least 1.",
-                              code="invalid_amount", param="amount")
-    reference = (reference or "").strip()
-    if not reference or len(reference) > 200:
-        raise ValidationError("A payment reference has 1 to 200 characters.", code="required",
-                              param="reference")
-    if paid_at > now + dt.timedelta(minutes=5):
-        raise ValidationError("paid_at is in the future.", code="invalid", param="paid_at")
-    with transaction.atomic():
-        account = ServiceAccount.objects.filter(
-            reseller=reseller, livemode=livemode, pk=account_id
-        ).first()
-        if account is None:
-            raise NotFound("No such account.", code="account_not_found", param="account")
-        # Lock the reseller first (the one lock order) so two requests with one reference queue.
-        Reseller.objects.select_for_update().get(pk=reseller.pk)
-        existing = ExternalPayment.objects.filter(
-            reseller=reseller, livemode=livemode, reference=reference
-        ).first()
-        if existing is not None:
-            if (existing.account_id, existing.amount, existing.currency) != (
-                account.pk, amount, currency
-            ):
-                raise StateConflict(
-                    f"The reference {reference!r} was recorded for another payment.",
-                    code="duplicate_payment_reference", param="reference",
-                )
-            return PaymentResult(payment=existing, renewal=None, created=False)
-        payment = ExternalPayment.objects.create(
-            reseller=reseller, account=account, livemode=livemode, amount=amount,
-            currency=currency, reference=reference, paid_at=paid_at, created_at=now,
-            api_key=api_key,
-        )
-        renewal = account_renew(actor=actor, account=account, reference=reference,
-                                idempotency_key=f"payment:{reference}", now=now)
-        audit_record(actor=actor, reseller_id=reseller.pk, action="payment.record", obj=payment,
-                     after={"account": account.pk, "amount": amount, "currency": currency,
-                            "reference": reference, "renewal_queued": renewal.queued},
-                     now=now)
-        publish(DomainEvent(
-            name="payment.recorded", reseller_id=reseller.pk, livemode=livemode,
-            payload={"payment_id": payment.pk, "account_id": account.pk, "amount": amount,
-                     "currency": currency, "reference": reference,
-                     "renewal": "queued" if renewal.queued else "completed"},
-        ))
-    return PaymentResult(payment=payment, renewal=renewal, created=True)
-
 
 # ---------------------------------------------------------------- webhook endpoints
 
@@ -532,7 +222,7 @@ def _public_payload(name: str, payload: dict[str, Any]) -> dict[str, Any]:
 
 
 def _enqueue(ids: list[int], countdown: float = 0) -> None:
-    from .tasks import deliver_webhook
+    from ..tasks import deliver_webhook
 
     for delivery_id in ids:
         try:

@@ -1,0 +1,41 @@
+"""Every write of the API app, by area: keys, idempotency, accounts opened over the API,
+outside payments, and webhooks (endpoints, the consumer that queues deliveries, delivery)."""
+
+from .accounts import api_account_create
+from .api_keys import KEY_FIELDS, api_key_create, api_key_revoke, api_key_rotate, api_key_touch
+from .idempotency import (
+    IDEMPOTENCY_TTL,
+    Claim,
+    idempotency_claim,
+    idempotency_purge,
+    idempotency_response,
+    idempotency_store,
+)
+from .payments import PaymentResult, payment_record
+from .webhooks import (
+    ENDPOINT_FIELDS,
+    FIRST_RETRY,
+    MAX_RETRY_GAP,
+    RETRY_WINDOW,
+    WEBHOOK_EVENTS,
+    WEBHOOK_NAME_OF,
+    backoff,
+    validate_webhook_url,
+    webhook_consume,
+    webhook_deliveries_due,
+    webhook_delivery_attempt,
+    webhook_endpoint_create,
+    webhook_endpoint_delete,
+    webhook_endpoint_update,
+    webhook_redeliver,
+)
+
+__all__ = [
+    "ENDPOINT_FIELDS", "FIRST_RETRY", "IDEMPOTENCY_TTL", "KEY_FIELDS", "MAX_RETRY_GAP",
+    "RETRY_WINDOW", "WEBHOOK_EVENTS", "WEBHOOK_NAME_OF", "Claim", "PaymentResult",
+    "api_account_create", "api_key_create", "api_key_revoke", "api_key_rotate", "api_key_touch",
+    "backoff", "idempotency_claim", "idempotency_purge", "idempotency_response",
+    "idempotency_store", "payment_record", "validate_webhook_url", "webhook_consume",
+    "webhook_deliveries_due", "webhook_delivery_attempt", "webhook_endpoint_create",
+    "webhook_endpoint_delete", "webhook_endpoint_update", "webhook_redeliver",
+]
