@@ -8,7 +8,7 @@ PORT ?= 8000
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: run test install install-dev services system-packages lint typecheck pytest pytest-sqlite migrate seed clean
+.PHONY: run test install install-dev services system-packages lint typecheck imports pytest pytest-sqlite migrate seed clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -51,6 +51,10 @@ lint: install-dev
 typecheck: install-dev
 	$(VENV)/bin/mypy .
 
+# The apps' layers ([tool.importlinter] in pyproject.toml): a cycle between apps fails.
+imports: install-dev
+	$(VENV)/bin/lint-imports
+
 pytest: install-dev services system-packages
 	$(VENV)/bin/pytest --create-db
 
@@ -64,6 +68,7 @@ pytest-sqlite: install-dev
 test: install-dev services system-packages
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy .
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/pytest --create-db
 	$(PYTEST_SQLITE)
 

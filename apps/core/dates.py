@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 
 from dateutil.relativedelta import relativedelta
 
@@ -19,3 +20,11 @@ def whole_months_between(start: dt.datetime, end: dt.datetime) -> int:
     if start + relativedelta(months=months) < end:
         months += 1
     return months
+
+
+def zone_named(name: str) -> dt.tzinfo:
+    """The reseller's time zone; UTC for a name the system does not know."""
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return dt.UTC

@@ -36,22 +36,62 @@ T = TypeVar("T")
 _memo: ContextVar[dict[Any, Any] | None] = ContextVar("publish_memo", default=None)
 
 
+@dataclass
+class _Batches:
+    # key -> (the consumer's batch object, what writes it when the block ends), in order.
+    open: dict[str, tuple[Any, Callable[[Any], None]]] = field(default_factory=dict)
+
+
+_batches: ContextVar[_Batches | None] = ContextVar("publish_batches", default=None)
+
+
 @contextmanager
-def publishing_many() -> Iterator[None]:
+def publishing_many(*, batched: bool = False) -> Iterator[None]:
     """Around many publishes in one transaction: consumers look each setting up once.
 
     What `memoized` keeps lives only until the block ends, so use it inside
     the transaction that publishes (a batch of the sweep, one API request). A
     block inside another shares the outer one's memo.
+
+    With `batched`, consumers that can (the email outbox) collect their rows
+    in a batch of the block's (see `batch_for`) and write them set-based when
+    the block ends without an error, still inside the caller's transaction.
+    So a publisher batches its consumers' writes without importing them.
     """
-    if _memo.get() is not None:
-        yield
-        return
-    token = _memo.set({})
+    batches_token = None
+    if batched and _batches.get() is None:
+        batches_token = _batches.set(_Batches())
+    memo_token = _memo.set({}) if _memo.get() is None else None
     try:
         yield
+        if batches_token is not None:
+            _flush(_batches.get())
     finally:
-        _memo.reset(token)
+        if memo_token is not None:
+            _memo.reset(memo_token)
+        if batches_token is not None:
+            _batches.reset(batches_token)
+
+
+def _flush(batches: _Batches | None) -> None:
+    # Each flush runs inside the memo, while the settings it looked up are still there.
+    for batch, flush in (batches.open.values() if batches else ()):
+        flush(batch)
+
+
+def batch_for(key: str, make: Callable[[], T], flush: Callable[[T], None]) -> T | None:
+    """Inside `publishing_many(batched=True)`: the block's one batch for `key`.
+
+    `make()` builds it the first time; `flush(batch)` writes it when the block
+    ends. Outside such a block it returns None: the consumer writes at once.
+    """
+    batches = _batches.get()
+    if batches is None:
+        return None
+    if key not in batches.open:
+        batches.open[key] = (make(), flush)
+    batch: T = batches.open[key][0]
+    return batch
 
 
 def remember(key: Any, value: Any) -> None:

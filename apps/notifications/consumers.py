@@ -15,11 +15,11 @@ from django.utils import timezone
 
 from apps.accounts.models import Reseller
 from apps.core import crypto
+from apps.core.dates import zone_named
 from apps.core.events import DomainEvent, memoized, recall
 from apps.subscriptions.models import AccountEvent, ServiceAccount, SubscriptionSettings
 
 from .models import Event
-from .rendering import zone_named
 from .services import outbox_enqueue
 
 # Account events and the email each one sends to the subscriber.

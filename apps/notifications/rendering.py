@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import zoneinfo
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from functools import cache, lru_cache
@@ -21,6 +20,7 @@ from django.template.loader import get_template
 from django.utils import timezone
 
 from apps.core import crypto
+from apps.core.dates import zone_named
 from apps.core.db import fetch_one
 from apps.core.errors import ValidationError
 from apps.core.events import memoized
@@ -132,14 +132,6 @@ def _render(subject_src: str, text_src: str, html_src: str, context: dict[str, A
 def layout_html(subject: str, text: str) -> str:
     """The default HTML part: the text body, escaped, in templates/notifications/base.html."""
     return get_template("notifications/base.html").render({"subject": subject, "body_text": text})
-
-
-def zone_named(name: str) -> dt.tzinfo:
-    """The reseller's time zone; UTC for a name the system does not know."""
-    try:
-        return zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return dt.UTC
 
 
 def _sources(reseller_id: int, event: str) -> tuple[str, str, str]:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 
 from apps.accounts.models import Reseller
 from apps.accounts.permissions import Perm, authorize
 from apps.core.actors import Actor
-from apps.subscriptions.models import SubscriptionSettings
+from apps.subscriptions.models import ServiceAccount, SubscriptionSettings
 from apps.subscriptions.selectors import subscription_settings_for
 
 from .models import NotificationSettings, OutboxMessage, OutboxStatus
@@ -120,3 +120,14 @@ def outbox_list(
     if since:
         rows = rows.filter(created_at__gte=since)
     return rows.select_related("account").order_by("-created_at", "-id")
+
+
+def with_last_notification(accounts: QuerySet[ServiceAccount]) -> QuerySet[ServiceAccount]:
+    """`accounts` (the renewal queue, say), each with its last email: `last_notification_event`,
+    `last_notification_status` and `last_notification_at`, in the same query."""
+    latest = OutboxMessage.objects.filter(account=OuterRef("pk")).order_by("-created_at", "-id")
+    return accounts.annotate(
+        last_notification_event=Subquery(latest.values("event")[:1]),
+        last_notification_status=Subquery(latest.values("status")[:1]),
+        last_notification_at=Subquery(latest.values("created_at")[:1]),
+    )

@@ -11,9 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import smtplib
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 from email.utils import make_msgid
 from typing import Any
@@ -32,9 +29,10 @@ from apps.accounts.permissions import Perm, authorize
 from apps.audit.services import audit_record, snapshot
 from apps.core import crypto
 from apps.core.actors import Actor
+from apps.core.dates import zone_named
 from apps.core.db import fetch_one, insert_instance, insert_rows
 from apps.core.errors import ValidationError
-from apps.core.events import memoized
+from apps.core.events import batch_for, memoized
 
 from .models import (
     ESP_CHOICES,
@@ -54,7 +52,6 @@ from .rendering import (
     render_message,
     render_subject,
     template_check,
-    zone_named,
 )
 
 logger = logging.getLogger(__name__)
@@ -193,18 +190,9 @@ def notification_template_save(
 # ---------------------------------------------------------------- the outbox
 
 
-# What the emails of account events read of an account (consumers.on_domain_event),
-# with the subscriber selected; the plan and the reseller are the caller's to set
-# on an account it hands over with events.remember(("account", pk), account).
-PRELOAD_ACCOUNT_FIELDS = (
-    "reseller_id", "plan_id", "username", "expires_at", "auto_renew", "livemode", "subscriber",
-    "subscriber__name", "subscriber__email",
-)
-
-
 @dataclass
 class OutboxBatch:
-    """Rows written set-based at the end of a batch (the sweep's), and what they share.
+    """The emails of a `publishing_many(batched=True)` block (a batch of the sweep's).
 
     Per-reseller lookups (settings, templates) are memoized by the
     `publishing_many` block the batch runs in.
@@ -215,22 +203,13 @@ class OutboxBatch:
     keys: set[tuple[int, str]] = field(default_factory=set)
 
 
-_batch: ContextVar[OutboxBatch | None] = ContextVar("outbox_batch", default=None)
+def _outbox_flush(batch: OutboxBatch) -> None:
+    """The batch's rows in one insert, at the end of the publisher's batched block.
 
-
-@contextmanager
-def outbox_batch() -> Iterator[OutboxBatch]:
-    """Inside it, outbox_enqueue collects rows and writes them in one insert on the way out.
-
-    Use it inside the transaction that publishes the events: the rows commit with
-    them. Duplicates are dropped by the (reseller, dedupe_key) unique constraint.
+    The block runs inside the transaction that publishes the events, so the rows
+    commit with them. Duplicates are dropped by the (reseller, dedupe_key) unique
+    constraint.
     """
-    batch = OutboxBatch()
-    token = _batch.set(batch)
-    try:
-        yield batch
-    finally:
-        _batch.reset(token)
     if batch.rows:
         insert_rows(OutboxMessage, batch.rows, ignore_conflicts=True)
         if any(row["status"] == OutboxStatus.QUEUED for row in batch.rows):
@@ -258,7 +237,7 @@ def outbox_enqueue(
     recipient or when an outbox batch collects it.
     """
     now = now or timezone.now()
-    batch = _batch.get()
+    batch = batch_for("outbox", OutboxBatch, _outbox_flush)
     if batch is not None and (reseller.pk, dedupe_key) in batch.keys:
         return None
     if not recipient:

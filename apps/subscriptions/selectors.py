@@ -12,7 +12,6 @@ from django.db.models import (
     OuterRef,
     Q,
     QuerySet,
-    Subquery,
     Value,
     When,
 )
@@ -173,13 +172,11 @@ def renewal_queue(
     Reasons: waiting for credits (pending, or a renewal waiting), payment
     failed (an open dunning case), in grace, suspended, reminded (a renewal
     reminder went out for the current period), expiring within
-    `within_days`. Each row also carries its last notification
-    (`last_notification_event`, `_status`, `_at`). Test-mode accounts appear
+    `within_days` (apps.notifications.selectors.with_last_notification adds
+    each row's last email). Test-mode accounts appear
     only with livemode=False. The API and the dashboard both read this one
     selector; its query count does not grow with the rows.
     """
-    from apps.notifications.models import OutboxMessage
-
     authorize(actor, reseller, Perm.VIEW)
     now = now or timezone.now()
     horizon = now + dt.timedelta(days=within_days)
@@ -203,7 +200,6 @@ def renewal_queue(
                   default=Value(""), output_field=CharField())
     urgency = Case(*[When(cond, then=Value(rank)) for rank, (cond, _) in enumerate(reasons)],
                    default=Value(len(reasons)), output_field=IntegerField())
-    latest = OutboxMessage.objects.filter(account=OuterRef("pk")).order_by("-created_at", "-id")
     # The candidates, each arm on its own index, so that the cost follows the accounts that
     # need attention, not all the reseller's accounts; the reasons above then sort them out.
     accounts = ServiceAccount.objects.filter(reseller=reseller, livemode=livemode).order_by()
@@ -226,9 +222,6 @@ def renewal_queue(
         .annotate(
             queue_reason=reason,
             queue_urgency=urgency,
-            last_notification_event=Subquery(latest.values("event")[:1]),
-            last_notification_status=Subquery(latest.values("status")[:1]),
-            last_notification_at=Subquery(latest.values("created_at")[:1]),
         )
         .exclude(queue_reason="")
         .select_related("plan", "subscriber")

@@ -47,11 +47,10 @@ from django.utils import timezone
 from apps.accounts.models import Reseller
 from apps.audit.services import audit_record_many
 from apps.core.actors import Actor
+from apps.core.dates import zone_named
 from apps.core.db import insert_rows
 from apps.core.errors import DomainError
 from apps.core.events import DomainEvent, memoized, publish, publishing_many, remember
-from apps.notifications.rendering import zone_named
-from apps.notifications.services import PRELOAD_ACCOUNT_FIELDS, outbox_batch
 
 from . import services, states
 from .collectors import collector_for, sources_renewing_here
@@ -278,6 +277,15 @@ def _accounts(reseller: Reseller, statuses: list[str]) -> QuerySet[ServiceAccoun
 # ---------------------------------------------------------------- the steps
 
 
+# What the emails of account events read of an account (the notifications consumer),
+# with the subscriber selected; _preload sets the plan and the reseller on each account
+# handed over with events.remember(("account", pk), account).
+PRELOAD_ACCOUNT_FIELDS = (
+    "reseller_id", "plan_id", "username", "expires_at", "auto_renew", "livemode", "subscriber",
+    "subscriber__name", "subscriber__email",
+)
+
+
 def _preload(reseller: Reseller, accounts: Iterable[ServiceAccount]) -> None:
     """Hand the batch's accounts to the email consumer, with the reseller and plans loaded once."""
     plans = memoized(("plans", reseller.pk),
@@ -326,7 +334,7 @@ def _transition_batch(
     event_action = {"expire": EventAction.EXPIRE, "suspend": EventAction.SUSPEND,
                     "terminate": EventAction.TERMINATE}[action]
     try:
-        with transaction.atomic(), publishing_many(), outbox_batch():
+        with transaction.atomic(), publishing_many(batched=True):
             _lock_reseller_shared(reseller.pk)
             accounts = list(
                 ServiceAccount.objects.select_for_update(skip_locked=True, of=("self",))
@@ -605,7 +613,7 @@ def _remind_batch(run: _Run, reseller: Reseller,
     due = [(pk, expires_at, livemode) for pk, expires_at, livemode in rows
            if expires_at is not None]
     try:
-        with transaction.atomic(), publishing_many(), outbox_batch():
+        with transaction.atomic(), publishing_many(batched=True):
             # The unique key (account, period, offset) is the truth: a row another writer
             # made first is not inserted again, and its reminder is that writer's to send.
             inserted = {pk for (pk,) in insert_rows(ReminderLog, [

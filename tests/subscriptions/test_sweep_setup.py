@@ -11,7 +11,7 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django_celery_beat.models import PeriodicTask
 
-from apps.notifications.selectors import reseller_settings_get
+from apps.notifications.selectors import reseller_settings_get, with_last_notification
 from apps.subscriptions.models import ServiceAccount
 from apps.subscriptions.selectors import renewal_queue
 from apps.subscriptions.services import account_create, subscription_settings_update
@@ -76,7 +76,7 @@ def test_the_renewal_queue_says_why_and_the_last_notification(reseller, plan,
                        plan=plan, now=NOW - dt.timedelta(days=27, hours=i))
     sweep(now=NOW)  # the three-day reminders go out
     with django_assert_max_num_queries(3):
-        rows = list(renewal_queue(reseller, actor=SYSTEM, now=NOW))
+        rows = list(with_last_notification(renewal_queue(reseller, actor=SYSTEM, now=NOW)))
     assert {getattr(r, "queue_reason") for r in rows} == {"reminded"}  # noqa: B009
     assert {getattr(r, "last_notification_event") for r in rows} == {"renewal_reminder"}  # noqa: B009
     assert {getattr(r, "last_notification_status") for r in rows} == {"not_sent_no_email_backend"}  # noqa: B009
