@@ -116,16 +116,6 @@ class ExternalPayment(models.Model):
         return f"{self.reference}: {self.amount} {self.currency}"
 
 
-class WebhookEvent(models.TextChoices):
-    ACCOUNT_CREATED = "account.created"
-    ACCOUNT_ACTIVATED = "account.activated"
-    ACCOUNT_RENEWED = "account.renewed"
-    ACCOUNT_SUSPENDED = "account.suspended"
-    ACCOUNT_UNSUSPENDED = "account.unsuspended"
-    ACCOUNT_TERMINATED = "account.terminated"
-    ACCOUNT_EXPIRING = "account.expiring"
-    PAYMENT_RECORDED = "payment.recorded"
-    CREDITS_LOW = "credits.low"
 
 
 class WebhookEndpoint(models.Model):

@@ -6,10 +6,11 @@ from typing import Any
 
 from rest_framework import serializers
 
+from apps.core.catalogue import WEBHOOK_TYPES
 from apps.credits.models import EntryKind
 from apps.subscriptions.models import AccountStatus
 
-from .models import Scope, WebhookEvent
+from .models import Scope
 
 # ---------------------------------------------------------------- shared
 
@@ -237,7 +238,7 @@ class WebhookEndpointOut(serializers.Serializer):
 class WebhookEndpointIn(serializers.Serializer):
     url = serializers.CharField(max_length=500)
     events = serializers.ListField(
-        child=serializers.ChoiceField(choices=WebhookEvent.values), min_length=1, max_length=20
+        child=serializers.ChoiceField(choices=list(WEBHOOK_TYPES)), min_length=1, max_length=20
     )
     description = serializers.CharField(required=False, allow_blank=True, max_length=200)
     is_active = serializers.BooleanField(required=False)

@@ -19,11 +19,12 @@ from django.utils import timezone
 from apps.accounts.models import Reseller
 from apps.accounts.permissions import Perm, authorize, authorize_provider
 from apps.audit.models import AuditEntry
+from apps.core import catalogue
 from apps.core.actors import Actor
 from apps.core.currencies import validate_currency
 from apps.core.db import execute_prepared
 from apps.core.errors import IdempotencyKeyReused, InsufficientCredits, NotFound, ValidationError
-from apps.core.events import DomainEvent, publish
+from apps.core.events import publish
 
 from .models import CreditLedgerEntry, EntryKind
 
@@ -282,16 +283,15 @@ def _insufficient(reseller_id: int, balance_field: str, delta: int) -> Insuffici
     return InsufficientCredits(f"{-delta} credits needed, {balance} available.", param="amount")
 
 
-CREDITS_ARRIVED = "credits.arrived"
-
-
 def _drain_after_arrival(reseller: Reseller, *, livemode: bool, now: dt.datetime | None) -> None:
     """Tell who waits for credits (the pending queue, apps.subscriptions) that some arrived.
 
     A domain event, so that credits never imports the apps that spend them.
     """
-    publish(DomainEvent(name=CREDITS_ARRIVED, reseller_id=reseller.pk, livemode=livemode,
-                        payload={"now": (now or timezone.now()).isoformat()}))
+    publish(catalogue.CREDITS_ARRIVED.event(
+        reseller_id=reseller.pk, livemode=livemode,
+        payload=catalogue.CreditsArrived(now=(now or timezone.now()).isoformat()),
+    ))
     # The queue spent some of them: the caller's reseller shows what is left.
     reseller.refresh_from_db(fields=["credit_balance", "test_credit_balance"])
 

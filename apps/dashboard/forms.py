@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from apps.accounts.models import ReactivationPolicy, Role
+from apps.core.catalogue import WEBHOOK_TYPES
 from apps.core.errors import DomainError
 from apps.credits.models import EntryKind
 from apps.crm.models import Channel
@@ -281,8 +282,9 @@ class WebhookForm(forms.Form):
     description = forms.CharField(label=_("Description"), max_length=200, required=False)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        from apps.api.models import WebhookEvent
-
         kwargs.setdefault("auto_id", "hook_%s")
         super().__init__(*args, **kwargs)
-        self.fields["events"].choices = WebhookEvent.choices  # type: ignore[attr-defined]
+        # Listed by their public names, which integrators code against.
+        self.fields["events"].choices = [  # type: ignore[attr-defined]
+            (name, name) for name in WEBHOOK_TYPES
+        ]

@@ -14,7 +14,7 @@ from typing import Any
 from django.utils import timezone
 
 from apps.accounts.models import Reseller
-from apps.core import crypto
+from apps.core import catalogue, crypto
 from apps.core.dates import zone_named
 from apps.core.events import DomainEvent, memoized, recall
 from apps.subscriptions.models import AccountEvent, ServiceAccount, SubscriptionSettings
@@ -24,15 +24,17 @@ from .services import outbox_enqueue
 
 # Account events and the email each one sends to the subscriber.
 ACCOUNT_EVENTS = {
-    "account.activated": Event.WELCOME,
-    "account.reminder_due": Event.RENEWAL_REMINDER,
-    "account.expired": Event.EXPIRED,
-    "account.suspended": Event.SUSPENDED,
-    "account.unsuspended": Event.REACTIVATED,
-    "account.terminated": Event.TERMINATED,
-    "account.payment_failed": Event.PAYMENT_FAILED,
-    "account.payment_received": Event.PAYMENT_RECEIPT,
+    catalogue.ACCOUNT_ACTIVATED.name: Event.WELCOME,
+    catalogue.ACCOUNT_REMINDER_DUE.name: Event.RENEWAL_REMINDER,
+    catalogue.ACCOUNT_EXPIRED.name: Event.EXPIRED,
+    catalogue.ACCOUNT_SUSPENDED.name: Event.SUSPENDED,
+    catalogue.ACCOUNT_UNSUSPENDED.name: Event.REACTIVATED,
+    catalogue.ACCOUNT_TERMINATED.name: Event.TERMINATED,
+    catalogue.ACCOUNT_PAYMENT_FAILED.name: Event.PAYMENT_FAILED,
+    catalogue.ACCOUNT_PAYMENT_RECEIVED.name: Event.PAYMENT_RECEIPT,
 }
+PENDING_CREDITS_EVENTS = {catalogue.ACCOUNT_RENEWAL_QUEUED.name: "renewal",
+                          catalogue.ACCOUNT_ACTIVATION_QUEUED.name: "activation"}
 
 
 def _local(moment: dt.datetime | None, zone: dt.tzinfo) -> dt.datetime | None:
@@ -91,13 +93,14 @@ def on_domain_event(event: DomainEvent) -> None:
     name = event.name
     payload = event.payload
     now = _event_time(payload)
-    if name == "account.renewed" and payload.get("from_status") in ("grace", "suspended"):
+    if (name == catalogue.ACCOUNT_RENEWED.name
+            and catalogue.ACCOUNT_RENEWED.read(event).from_status in ("grace", "suspended")):
         kind: str | None = Event.REACTIVATED
-    elif name in ("account.renewal_queued", "account.activation_queued"):
+    elif name in PENDING_CREDITS_EVENTS:
         _pending_credits(event, now)
         return
-    elif name == "reseller.credit_floor":
-        _credit_floor(event, now)
+    elif name == catalogue.RESELLER_CREDIT_FLOOR.name:
+        _credit_floor(event, catalogue.RESELLER_CREDIT_FLOOR.read(event), now)
         return
     else:
         kind = ACCOUNT_EVENTS.get(name)
@@ -111,15 +114,15 @@ def on_domain_event(event: DomainEvent) -> None:
     if kind == Event.WELCOME:
         context["password"] = crypto.decrypt(account.password_encrypted)
     elif kind == Event.RENEWAL_REMINDER:
-        context["days_left"] = payload["offset_days"]
+        context["days_left"] = catalogue.ACCOUNT_REMINDER_DUE.read(event).offset_days
     elif kind == Event.EXPIRED and account.expires_at is not None:
         context["grace_ends_at"] = _local(
             account.expires_at + dt.timedelta(hours=_grace_hours(reseller.pk)), zone_named(reseller.timezone)
         )
     elif kind == Event.PAYMENT_FAILED:
-        context["error"] = payload.get("error", "")
+        context["error"] = catalogue.ACCOUNT_PAYMENT_FAILED.read(event).error
     elif kind == Event.PAYMENT_RECEIPT:
-        context["amount"] = payload.get("amount_display", "")
+        context["amount"] = catalogue.ACCOUNT_PAYMENT_RECEIVED.read(event).amount_display
     outbox_enqueue(
         reseller=reseller, livemode=account.livemode, event=kind,
         dedupe_key=f"{kind}:{key}", recipient=_recipient(account, reseller), context=context,
@@ -138,7 +141,7 @@ def _pending_credits(event: DomainEvent, now: dt.datetime) -> None:
     operation = account.pending_operations.filter(status="waiting").first()
     context = {
         **account_email_context(account, reseller),
-        "operation": "activation" if event.name == "account.activation_queued" else "renewal",
+        "operation": PENDING_CREDITS_EVENTS[event.name],
         "credits_needed": operation.credits if operation else data.get("credits", 0),
         "balance": reseller.balance(livemode=account.livemode),
     }
@@ -149,21 +152,20 @@ def _pending_credits(event: DomainEvent, now: dt.datetime) -> None:
     )
 
 
-def _credit_floor(event: DomainEvent, now: dt.datetime) -> None:
+def _credit_floor(event: DomainEvent, floor: catalogue.CreditFloor, now: dt.datetime) -> None:
     reseller = Reseller.objects.get(pk=event.reseller_id)
-    payload = event.payload
-    recipients = payload.get("recipients") or [reseller.contact_email]
+    recipients = floor.recipients or [reseller.contact_email]
     context = {
         "reseller_name": reseller.name,
         "reseller_email": reseller.contact_email,
-        "balance": payload["balance"],
-        "floor": payload["floor"],
-        "needed_7_days": payload["needed_7_days"],
-        "needed_30_days": payload["needed_30_days"],
+        "balance": floor.balance,
+        "floor": floor.floor,
+        "needed_7_days": floor.needed_7_days,
+        "needed_30_days": floor.needed_30_days,
     }
     for recipient in recipients:
         outbox_enqueue(
             reseller=reseller, livemode=event.livemode, event=Event.CREDIT_FLOOR,
-            dedupe_key=f"{Event.CREDIT_FLOOR}:{payload['crossing']}:{recipient}",
+            dedupe_key=f"{Event.CREDIT_FLOOR}:{floor.crossing}:{recipient}",
             recipient=recipient, context=context, now=now,
         )

@@ -46,6 +46,7 @@ from django.utils import timezone
 
 from apps.accounts.models import Reseller
 from apps.audit.services import audit_record_many
+from apps.core import catalogue
 from apps.core.actors import Actor
 from apps.core.dates import zone_named
 from apps.core.db import insert_rows
@@ -378,13 +379,13 @@ def _transition_batch(
                 now=run.now,
             )
             for account in accounts:
-                publish(DomainEvent(
-                    name=services.PUBLISHED_EVENTS[event_action], reseller_id=reseller.pk,
-                    livemode=account.livemode,
-                    payload={"account_id": account.pk, "subscriber_id": account.subscriber_id,
-                             "event_id": event_ids[account.pk],
-                             "from_status": before[account.pk][0],
-                             "to_status": target, "now": run.now.isoformat()},
+                publish(services.PUBLISHED_EVENTS[event_action].event(
+                    reseller_id=reseller.pk, livemode=account.livemode,
+                    payload=catalogue.AccountChanged(
+                        account_id=account.pk, subscriber_id=account.subscriber_id,
+                        event_id=event_ids[account.pk], from_status=before[account.pk][0],
+                        to_status=target, now=run.now.isoformat(),
+                    ),
                 ))
     except Exception:
         logger.warning("sweep: a %s batch failed; going one by one", action, exc_info=True)
@@ -626,12 +627,7 @@ def _remind_batch(run: _Run, reseller: Reseller,
             for pk, expires_at, livemode in due:
                 if pk not in inserted:
                     continue
-                publish(DomainEvent(
-                    name="account.reminder_due", reseller_id=reseller.pk, livemode=livemode,
-                    payload={"account_id": pk, "offset_days": offset,
-                             "now": run.now.isoformat(),
-                             "dedupe_key": f"reminder:{pk}:{expires_at.isoformat()}:{offset}"},
-                ))
+                publish(_reminder_due(reseller, pk, expires_at, livemode, offset, run.now))
     except Exception:
         logger.warning("sweep: a reminder batch failed; going one by one", exc_info=True)
         for pk, expires_at, livemode in due:
@@ -641,6 +637,17 @@ def _remind_batch(run: _Run, reseller: Reseller,
     run.count("skipped", len(due) - len(inserted))
 
 
+def _reminder_due(reseller: Reseller, account_id: int, expires_at: dt.datetime, livemode: bool,
+                  offset: int, now: dt.datetime) -> DomainEvent:
+    return catalogue.ACCOUNT_REMINDER_DUE.event(
+        reseller_id=reseller.pk, livemode=livemode,
+        payload=catalogue.ReminderDue(
+            account_id=account_id, offset_days=offset, now=now.isoformat(),
+            dedupe_key=f"reminder:{account_id}:{expires_at.isoformat()}:{offset}",
+        ),
+    )
+
+
 def _remind(run: _Run, reseller: Reseller, account_id: int, expires_at: dt.datetime,
             livemode: bool, offset: int) -> None:
     try:
@@ -648,12 +655,7 @@ def _remind(run: _Run, reseller: Reseller, account_id: int, expires_at: dt.datet
             ReminderLog.objects.create(reseller=reseller, account_id=account_id,
                                        period_expires_at=expires_at, offset_days=offset,
                                        livemode=livemode, created_at=run.now)
-            publish(DomainEvent(
-                name="account.reminder_due", reseller_id=reseller.pk, livemode=livemode,
-                payload={"account_id": account_id, "offset_days": offset,
-                         "now": run.now.isoformat(),
-                         "dedupe_key": f"reminder:{account_id}:{expires_at.isoformat()}:{offset}"},
-            ))
+            publish(_reminder_due(reseller, account_id, expires_at, livemode, offset, run.now))
     except IntegrityError:
         # The unique key says this reminder went already (a concurrent or earlier run).
         run.count("skipped")
@@ -703,15 +705,15 @@ def _step_credit_floor(run: _Run, reseller: Reseller, config: SubscriptionSettin
         locked.credit_floor_crossings += 1
         locked.save(update_fields=["credit_floor_alerted", "credit_floor_crossings"])
         recipients = [a.strip() for a in locked.low_credit_recipients.split(",") if a.strip()]
-        publish(DomainEvent(
-            name="reseller.credit_floor", reseller_id=reseller.pk, livemode=True,
-            payload={
-                "balance": balance, "floor": locked.credit_floor,
-                "crossing": locked.credit_floor_crossings, "recipients": recipients,
-                "needed_7_days": credits_needed_within(reseller, now=run.now, days=7),
-                "needed_30_days": credits_needed_within(reseller, now=run.now, days=30),
-                "now": run.now.isoformat(),
-            },
+        publish(catalogue.RESELLER_CREDIT_FLOOR.event(
+            reseller_id=reseller.pk, livemode=True,
+            payload=catalogue.CreditFloor(
+                balance=balance, floor=locked.credit_floor,
+                crossing=locked.credit_floor_crossings, recipients=recipients,
+                needed_7_days=credits_needed_within(reseller, now=run.now, days=7),
+                needed_30_days=credits_needed_within(reseller, now=run.now, days=30),
+                now=run.now.isoformat(),
+            ),
         ))
     run.report.credit_floor_alerts += 1
 

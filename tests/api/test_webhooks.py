@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import hmac
@@ -18,6 +19,7 @@ from apps.api import keys
 from apps.api.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from apps.api.services import backoff, webhook_delivery_attempt
 from apps.api.tasks import deliver_webhook, webhook_sweep
+from apps.core.catalogue import RESELLER_CREDIT_FLOOR, CreditFloor
 from apps.core.events import DomainEvent, publish
 from apps.subscriptions.models import Plan
 
@@ -72,12 +74,19 @@ def test_delivery_is_signed_with_the_documented_recipe(
     assert [a["status_code"] for a in deliveries["data"][0]["log"]] == [200]
 
 
+def _credits_low(reseller: Reseller) -> DomainEvent:
+    return RESELLER_CREDIT_FLOOR.event(
+        reseller_id=reseller.pk, livemode=True,
+        payload=CreditFloor(balance=3, floor=10, crossing=1, recipients=[], needed_7_days=0,
+                            needed_30_days=0, now=timezone.now().isoformat()),
+    )
+
+
 def test_a_500_is_retried_with_backoff_and_each_attempt_logged(
     api: APIClient, reseller: Reseller, receiver: Receiver,
 ) -> None:
     _endpoint(api, receiver.url, ["credits.low"])
-    publish(DomainEvent(name="credits.low", reseller_id=reseller.pk, livemode=True,
-                        payload={"reseller_id": reseller.pk, "balance": 3, "floor": 10}))
+    publish(_credits_low(reseller))
     delivery = WebhookDelivery.objects.get()
     receiver.statuses = [500, 503]
     now = timezone.now()
@@ -96,14 +105,14 @@ def test_a_500_is_retried_with_backoff_and_each_attempt_logged(
                                     ) == "succeeded"
     codes = list(WebhookAttempt.objects.order_by("id").values_list("status_code", flat=True))
     assert codes == [500, 503, 200]
-    assert receiver.payloads()[0]["data"] == {"reseller_id": reseller.pk, "balance": 3,
-                                              "floor": 10}
+    assert receiver.payloads()[0]["data"] == {"balance": 3, "floor": 10, "needed_7_days": 0,
+                                              "needed_30_days": 0}
 
 
 def test_retries_stop_after_three_days(api: APIClient, reseller: Reseller,
                                        receiver: Receiver) -> None:
     _endpoint(api, receiver.url, ["credits.low"])
-    publish(DomainEvent(name="credits.low", reseller_id=reseller.pk, livemode=True, payload={}))
+    publish(_credits_low(reseller))
     delivery = WebhookDelivery.objects.get()
     receiver.statuses = [500] * 100
     now = delivery.created_at
@@ -118,7 +127,7 @@ def test_retries_stop_after_three_days(api: APIClient, reseller: Reseller,
 
 def test_redelivery_on_request(api: APIClient, reseller: Reseller, receiver: Receiver) -> None:
     endpoint = _endpoint(api, receiver.url, ["credits.low"])
-    publish(DomainEvent(name="credits.low", reseller_id=reseller.pk, livemode=True, payload={}))
+    publish(_credits_low(reseller))
     delivery = WebhookDelivery.objects.get()
     webhook_delivery_attempt(delivery_id=delivery.pk)
     url = f"/api/v1/webhook-endpoints/{endpoint['id']}/deliveries/{delivery.pk}/redeliver"
@@ -132,7 +141,7 @@ def test_redelivery_on_request(api: APIClient, reseller: Reseller, receiver: Rec
 def test_the_sweep_requeues_due_deliveries(api: APIClient, reseller: Reseller,
                                            receiver: Receiver, eager_celery: None) -> None:
     _endpoint(api, receiver.url, ["credits.low"])
-    publish(DomainEvent(name="credits.low", reseller_id=reseller.pk, livemode=True, payload={}))
+    publish(_credits_low(reseller))
     assert webhook_sweep.apply().result == 1
     assert WebhookDelivery.objects.get().status == DeliveryStatus.SUCCEEDED
 
@@ -168,7 +177,7 @@ def test_endpoints_are_per_mode_and_reseller(
     assert_error(theirs.get(f"/api/v1/webhook-endpoints/{live['id']}/deliveries"), 404)
     assert_error(theirs.delete(f"/api/v1/webhook-endpoints/{live['id']}"), 404)
     # A test-mode event never reaches a live endpoint.
-    publish(DomainEvent(name="credits.low", reseller_id=reseller.pk, livemode=False, payload={}))
+    publish(dataclasses.replace(_credits_low(reseller), livemode=False))
     assert not WebhookDelivery.objects.exists()
 
 
@@ -178,7 +187,7 @@ def test_update_and_delete_an_endpoint(api: APIClient, reseller: Reseller,
     url = f"/api/v1/webhook-endpoints/{endpoint['id']}"
     patched = api.patch(url, {"events": ["account.created", "payment.recorded"]}, format="json")
     assert patched.json()["events"] == ["account.created", "payment.recorded"]
-    publish(DomainEvent(name="credits.low", reseller_id=reseller.pk, livemode=True, payload={}))
+    publish(_credits_low(reseller))
     assert not WebhookDelivery.objects.exists()
     assert api.delete(url).status_code == 204
     assert_error(api.get(url), 404)

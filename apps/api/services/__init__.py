@@ -17,8 +17,6 @@ from .webhooks import (
     FIRST_RETRY,
     MAX_RETRY_GAP,
     RETRY_WINDOW,
-    WEBHOOK_EVENTS,
-    WEBHOOK_NAME_OF,
     backoff,
     validate_webhook_url,
     webhook_consume,
@@ -32,7 +30,7 @@ from .webhooks import (
 
 __all__ = [
     "ENDPOINT_FIELDS", "FIRST_RETRY", "IDEMPOTENCY_TTL", "KEY_FIELDS", "MAX_RETRY_GAP",
-    "RETRY_WINDOW", "WEBHOOK_EVENTS", "WEBHOOK_NAME_OF", "Claim", "PaymentResult",
+    "RETRY_WINDOW", "Claim", "PaymentResult",
     "api_account_create", "api_key_create", "api_key_revoke", "api_key_rotate", "api_key_touch",
     "backoff", "idempotency_claim", "idempotency_purge", "idempotency_response",
     "idempotency_store", "payment_record", "validate_webhook_url", "webhook_consume",

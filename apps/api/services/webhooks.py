@@ -23,6 +23,7 @@ from apps.accounts.permissions import Perm, authorize
 from apps.audit.services import audit_record, snapshot
 from apps.core import crypto
 from apps.core.actors import Actor
+from apps.core.catalogue import EVENT_TYPES, WEBHOOK_TYPES
 from apps.core.db import fetch, fetch_one
 from apps.core.errors import StateConflict, ValidationError
 from apps.core.events import DomainEvent, memoized, recall
@@ -34,7 +35,6 @@ from ..models import (
     WebhookAttempt,
     WebhookDelivery,
     WebhookEndpoint,
-    WebhookEvent,
 )
 
 logger = logging.getLogger(__name__)
@@ -73,10 +73,10 @@ def validate_webhook_url(url: str) -> str:
 
 
 def _clean_events(events: list[str]) -> list[str]:
-    unknown = sorted(set(events) - set(WebhookEvent.values))
+    unknown = sorted(set(events) - set(WEBHOOK_TYPES))
     if unknown or not events:
         raise ValidationError(
-            f"Events are one or more of {', '.join(WebhookEvent.values)}.",
+            f"Events are one or more of {', '.join(WEBHOOK_TYPES)}.",
             code="invalid_event", param="events",
         )
     return sorted(set(events))
@@ -167,19 +167,11 @@ def _account_object(account_id: int) -> dict[str, Any] | None:
     }
 
 
-# Domain events whose webhook has another (documented, fixed) name.
-WEBHOOK_NAME_OF = {
-    "account.reminder_due": WebhookEvent.ACCOUNT_EXPIRING,
-    "reseller.credit_floor": WebhookEvent.CREDITS_LOW,
-}
-# Looked up for every domain event: a set, not the enum's list built anew each time.
-WEBHOOK_EVENTS = frozenset(WebhookEvent.values)
-
-
 def webhook_consume(event: DomainEvent) -> None:
     """Domain-event consumer: an outbox row per subscribed endpoint, in the event's transaction."""
-    name = WEBHOOK_NAME_OF.get(event.name, event.name)
-    if name not in WEBHOOK_EVENTS:
+    event_type = EVENT_TYPES.get(event.name)
+    name = None if event_type is None else event_type.webhook
+    if event_type is None or name is None:
         return
     # A reseller has a handful of endpoints: filter their events here (works on SQLite too).
     active = memoized(
@@ -192,33 +184,21 @@ def webhook_consume(event: DomainEvent) -> None:
     endpoints = [endpoint for endpoint in active if name in endpoint.events]
     if not endpoints:
         return
-    if name != event.name:
-        event = DomainEvent(name=name, reseller_id=event.reseller_id, livemode=event.livemode,
-                            payload=_public_payload(name, event.payload))
     now = timezone.now()
-    data: dict[str, Any] = dict(event.payload)
-    if "account_id" in data and event.name.startswith("account."):
+    data = event_type.public_payload(event.payload)
+    if "account_id" in data and name.startswith("account."):
         data["account"] = _account_object(int(data["account_id"]))
     event_id = f"evt_{uuid.uuid4().hex}"
-    payload = {"id": event_id, "type": event.name, "created": int(now.timestamp()),
+    payload = {"id": event_id, "type": name, "created": int(now.timestamp()),
                "livemode": event.livemode, "data": data}
     deliveries = WebhookDelivery.objects.bulk_create(
         WebhookDelivery(endpoint=endpoint, reseller_id=event.reseller_id, event_id=event_id,
-                        event_type=event.name, payload=payload, created_at=now,
+                        event_type=name, payload=payload, created_at=now,
                         next_attempt_at=now, give_up_at=now + RETRY_WINDOW)
         for endpoint in endpoints
     )
     ids = [delivery.pk for delivery in deliveries]
     transaction.on_commit(lambda: _enqueue(ids))
-
-
-def _public_payload(name: str, payload: dict[str, Any]) -> dict[str, Any]:
-    """What an integrator sees of an internal event: no recipients, no internal keys."""
-    if name == WebhookEvent.CREDITS_LOW:
-        keys: tuple[str, ...] = ("balance", "floor", "needed_7_days", "needed_30_days")
-    else:
-        keys = ("account_id", "offset_days")
-    return {key: payload[key] for key in keys if key in payload}
 
 
 def _enqueue(ids: list[int], countdown: float = 0) -> None:

@@ -20,12 +20,12 @@ from django.utils import timezone
 from apps.accounts.models import ReactivationPolicy, Reseller
 from apps.accounts.permissions import Perm, authorize
 from apps.audit.services import audit_record, snapshot
-from apps.core import crypto
+from apps.core import catalogue, crypto
 from apps.core.actors import Actor
 from apps.core.dates import add_months, whole_months_between
 from apps.core.db import fetch_one, insert_instance, update_instance
 from apps.core.errors import InsufficientCredits, NotFound, StateConflict, ValidationError
-from apps.core.events import DomainEvent, memoized, publish, publishing_many, remember
+from apps.core.events import memoized, publish, publishing_many, remember
 from apps.credits.models import EntryKind
 from apps.credits.services import credits_deduct
 
@@ -88,19 +88,19 @@ def credits_for(plan: Plan, months: int) -> int:
 
 
 # AccountEvent actions and the domain event each publishes.
-PUBLISHED_EVENTS = {
-    EventAction.CREATE: "account.created",
-    EventAction.ACTIVATE: "account.activated",
-    EventAction.RENEW: "account.renewed",
-    EventAction.RENEWAL_QUEUED: "account.renewal_queued",
-    EventAction.EXPIRE: "account.expired",
-    EventAction.SUSPEND: "account.suspended",
-    EventAction.UNSUSPEND: "account.unsuspended",
-    EventAction.TERMINATE: "account.terminated",
-    EventAction.CHANGE_PLAN: "account.plan_changed",
-    EventAction.SCHEDULE_PLAN_CHANGE: "account.plan_change_scheduled",
-    EventAction.SET_AUTO_RENEW: "account.auto_renew_changed",
-    EventAction.RESET_PASSWORD: "account.password_reset",
+PUBLISHED_EVENTS: dict[EventAction, catalogue.EventType[catalogue.AccountChanged]] = {
+    EventAction.CREATE: catalogue.ACCOUNT_CREATED,
+    EventAction.ACTIVATE: catalogue.ACCOUNT_ACTIVATED,
+    EventAction.RENEW: catalogue.ACCOUNT_RENEWED,
+    EventAction.RENEWAL_QUEUED: catalogue.ACCOUNT_RENEWAL_QUEUED,
+    EventAction.EXPIRE: catalogue.ACCOUNT_EXPIRED,
+    EventAction.SUSPEND: catalogue.ACCOUNT_SUSPENDED,
+    EventAction.UNSUSPEND: catalogue.ACCOUNT_UNSUSPENDED,
+    EventAction.TERMINATE: catalogue.ACCOUNT_TERMINATED,
+    EventAction.CHANGE_PLAN: catalogue.ACCOUNT_PLAN_CHANGED,
+    EventAction.SCHEDULE_PLAN_CHANGE: catalogue.ACCOUNT_PLAN_CHANGE_SCHEDULED,
+    EventAction.SET_AUTO_RENEW: catalogue.ACCOUNT_AUTO_RENEW_CHANGED,
+    EventAction.RESET_PASSWORD: catalogue.ACCOUNT_PASSWORD_RESET,
 }
 
 
@@ -131,21 +131,13 @@ def _event(
         data=data or {},
     )
     insert_instance(event)
-    publish(
-        DomainEvent(
-            name=PUBLISHED_EVENTS[EventAction(action)],
-            reseller_id=account.reseller_id,
-            livemode=account.livemode,
-            payload={
-                "account_id": account.pk,
-                "subscriber_id": account.subscriber_id,
-                "event_id": event.pk,
-                "from_status": from_status,
-                "to_status": account.status,
-                "now": now.isoformat(),
-            },
-        )
-    )
+    publish(PUBLISHED_EVENTS[EventAction(action)].event(
+        reseller_id=account.reseller_id, livemode=account.livemode,
+        payload=catalogue.AccountChanged(
+            account_id=account.pk, subscriber_id=account.subscriber_id, event_id=event.pk,
+            from_status=from_status, to_status=account.status, now=now.isoformat(),
+        ),
+    ))
     return event
 
 
@@ -283,11 +275,12 @@ def _account_create_once(
             operation.completed_at = now
             operation.save(update_fields=["status", "completed_at"])
         else:
-            publish(DomainEvent(
-                name="account.activation_queued", reseller_id=account.reseller_id,
-                livemode=account.livemode,
-                payload={"account_id": account.pk, "subscriber_id": account.subscriber_id,
-                         "event_id": created.pk, "credits": cost, "now": now.isoformat()},
+            publish(catalogue.ACCOUNT_ACTIVATION_QUEUED.event(
+                reseller_id=account.reseller_id, livemode=account.livemode,
+                payload=catalogue.ActivationQueued(
+                    account_id=account.pk, subscriber_id=account.subscriber_id,
+                    event_id=created.pk, credits=cost, now=now.isoformat(),
+                ),
             ))
     _audit_account(actor, account, "create", {}, now)
     return account
