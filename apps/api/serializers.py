@@ -58,18 +58,24 @@ class PingOut(serializers.Serializer):
 
 
 class AccountOut(serializers.Serializer):
+    """The Account object (built by apps.api.objects.account_object; tests hold them equal)."""
+
     id = serializers.IntegerField()
     status = serializers.ChoiceField(choices=AccountStatus.values)
     pending_reason = serializers.CharField(allow_blank=True)
     username = serializers.CharField()
-    password = serializers.CharField(required=False, read_only=True,
-                                     help_text="In create, renew, reset-password and retrieve.")
     plan = serializers.IntegerField(source="plan_id")
     subscriber = serializers.IntegerField(source="subscriber_id")
     starts_at = serializers.DateTimeField(allow_null=True)
     expires_at = serializers.DateTimeField(allow_null=True)
     auto_renew = serializers.BooleanField()
     livemode = serializers.BooleanField()
+
+
+class AccountWithCredentialsOut(AccountOut):
+    """The Account object and its password: create, retrieve, renew and reset-password."""
+
+    password = serializers.CharField(help_text="The service password, in clear.")
 
 
 class AccountListQuery(PageQuery):
@@ -118,7 +124,7 @@ class AutoRenewIn(serializers.Serializer):
     auto_renew = serializers.BooleanField()
 
 
-class RenewOut(AccountOut):
+class RenewOut(AccountWithCredentialsOut):
     renewal = serializers.ChoiceField(
         choices=["completed", "queued"], help_text="queued: waiting for credits."
     )

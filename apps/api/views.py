@@ -3,7 +3,6 @@ selector, and shape the answer with an output serializer."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from functools import cache
 from typing import Any
@@ -17,7 +16,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.accounts.permissions import Perm, authorize
-from apps.core import crypto
 from apps.core.db import execute_prepared
 from apps.core.errors import NotFound
 from apps.credits.models import CreditLedgerEntry
@@ -31,15 +29,16 @@ from . import serializers as s
 from . import services
 from .base import ApiView, decode_cursor, doc, encode_cursor, keyset_page, offset_page
 from .models import Scope, WebhookDelivery, WebhookEndpoint
+from .objects import ACCOUNT_COLUMNS, account_json_sql, account_object, account_with_credentials
 
 # ---------------------------------------------------------------- examples
 
 ACCOUNT_EXAMPLE = {
     "id": 42, "status": "active", "pending_reason": "", "username": "ana.garcia7",
-    "password": "k7Qm-29fX-pL3a", "plan": 3, "subscriber": 17,
-    "starts_at": "2026-03-10T12:00:00Z", "expires_at": "2026-04-10T12:00:00Z",
-    "auto_renew": True, "livemode": True,
+    "plan": 3, "subscriber": 17, "starts_at": "2026-03-10T12:00:00.118093Z",
+    "expires_at": "2026-04-10T12:00:00.118093Z", "auto_renew": True, "livemode": True,
 }
+CREDENTIALS_EXAMPLE = {**ACCOUNT_EXAMPLE, "password": "k7Qm29fXpL3aVw8e"}
 SUBSCRIBER_EXAMPLE = {
     "id": 17, "external_id": "whmcs-client-301", "name": "Ana García",
     "email": "ana@example.net", "phone": "", "country": "ES", "marketing_consent": False,
@@ -66,16 +65,6 @@ def page(items: list[Any], next_cursor: str | None) -> dict[str, Any]:
     return {"data": items, "next_cursor": next_cursor}
 
 
-def _when(value: dt.datetime | None) -> str | None:
-    """DRF's DateTimeField format (UTC, "Z"), without a serializer per row on hot paths."""
-    if value is None:
-        return None
-    text = timezone.localtime(value, dt.UTC).isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
-
-
-ACCOUNT_COLUMNS = ["id", "status", "pending_reason", "username", "plan", "subscriber",
-                   "starts_at", "expires_at", "auto_renew", "livemode"]
 # The filters of s.AccountListQuery, as account_list and the view apply them.
 ACCOUNT_FILTERS = {"status": '"status" = %s::text', "plan": '"plan_id" = %s::bigint',
                    "subscriber": '"subscriber_id" = %s::bigint',
@@ -84,25 +73,11 @@ ACCOUNT_FILTERS = {"status": '"status" = %s::text', "plan": '"plan_id" = %s::big
                    "cursor": '"id" < %s::bigint'}
 
 
-def _when_sql(column: str) -> str:
-    """_when in SQL: ISO 8601 in UTC with "Z", microseconds only when there are some."""
-    utc = f'("{column}" AT TIME ZONE \'UTC\')'
-    return (f"to_char({utc}, 'YYYY-MM-DD\"T\"HH24:MI:SS') || CASE WHEN "
-            f"extract(microseconds FROM {utc})::bigint %% 1000000 = 0 THEN '' "
-            f"ELSE to_char({utc}, '.US') END || 'Z'")
-
-
 @cache
 def _account_rows_sql(filters: tuple[str, ...]) -> str:
     where = "".join(f" AND {ACCOUNT_FILTERS[name]}" for name in filters)
-    # Each row as the Account object's JSON, made by PostgreSQL: the page is one join away.
-    values = {"id": '"id"', "status": '"status"', "pending_reason": '"pending_reason"',
-              "username": '"username"', "plan": '"plan_id"', "subscriber": '"subscriber_id"',
-              "starts_at": _when_sql("starts_at"), "expires_at": _when_sql("expires_at"),
-              "auto_renew": '"auto_renew"', "livemode": '"livemode"'}
-    pairs = ", ".join(f"'{name}', {values[name]}" for name in ACCOUNT_COLUMNS)
     return (
-        f'SELECT "id", json_build_object({pairs})::text '  # noqa: S608
+        f'SELECT "id", {account_json_sql()}::text '  # noqa: S608
         f'FROM "{ServiceAccount._meta.db_table}" '
         f'WHERE "reseller_id" = %s::bigint AND "livemode" = %s::boolean{where} '
         'ORDER BY "id" DESC LIMIT %s::bigint'
@@ -112,9 +87,9 @@ def _account_rows_sql(filters: tuple[str, ...]) -> str:
 def account_page_json(reseller_id: int, livemode: bool, query: dict[str, Any]) -> str:
     """The account list page on PostgreSQL, as the JSON body: one prepared statement.
 
-    The hottest read of the API (an integrator's sync); the same rows, order and
-    object as account_list and account_dict with the view's filters, each row
-    written as JSON by PostgreSQL (timestamps as _when writes them).
+    The hottest read of the API (an integrator's sync), measured by bench/account_list.py
+    (see objects.account_json_sql): the same rows and order as account_list with the
+    view's filters, each row the Account object as PostgreSQL writes it.
     """
     filters = tuple(name for name in ACCOUNT_FILTERS if query.get(name))
     params: list[Any] = [reseller_id, livemode]
@@ -125,26 +100,6 @@ def account_page_json(reseller_id: int, livemode: bool, query: dict[str, Any]) -
     next_cursor = encode_cursor(rows[limit - 1][0]) if len(rows) > limit else None
     return (f'{{"data":[{",".join(row[1] for row in rows[:limit])}],'
             f'"next_cursor":{json.dumps(next_cursor)}}}')
-
-
-def account_dict(account: ServiceAccount) -> dict[str, Any]:
-    """The Account object (s.AccountOut documents it); built by hand: lists are hot."""
-    return {
-        "id": account.pk, "status": account.status, "pending_reason": account.pending_reason,
-        "username": account.username, "plan": account.plan_id,
-        "subscriber": account.subscriber_id, "starts_at": _when(account.starts_at),
-        "expires_at": _when(account.expires_at), "auto_renew": account.auto_renew,
-        "livemode": account.livemode,
-    }
-
-
-def account_data(account: ServiceAccount, *, password: str | None = None,
-                 with_password: bool = False) -> dict[str, Any]:
-    data = account_dict(account)
-    if with_password:
-        data["password"] = password if password is not None else crypto.decrypt(
-            account.password_encrypted)
-    return data
 
 
 AccountPage = s.page_of(s.AccountOut, "AccountPage")
@@ -175,8 +130,7 @@ class AccountsView(ApiView):
     required_scopes = {"GET": Scope.ACCOUNTS_READ, "POST": Scope.ACCOUNTS_WRITE}
 
     @doc(summary="List accounts, newest first.", op="accounts_list", response=AccountPage, query=s.AccountListQuery,
-         errors=[400], example=page([{k: v for k, v in ACCOUNT_EXAMPLE.items()
-                                      if k != "password"}], None))
+         errors=[400], example=page([ACCOUNT_EXAMPLE], None))
     def get(self, request: Request) -> Response | HttpResponse:
         query = self.valid(s.AccountListQuery, request.query_params.dict())
         if connection.vendor == "postgresql":
@@ -193,11 +147,11 @@ class AccountsView(ApiView):
         if "expiring_before" in query:
             accounts = accounts.filter(expires_at__lt=query["expiring_before"])
         rows, cursor = keyset_page(accounts, cursor=query.get("cursor"), limit=query["limit"])
-        return Response(page([account_dict(row) for row in rows], cursor))
+        return Response(page([account_object(row) for row in rows], cursor))
 
     @doc(summary="Create an account (pending with insufficient_credits when credits are short).",
-         request=s.AccountCreateIn, response=s.AccountOut, status=201, errors=[400, 404, 409],
-         write=True, example=ACCOUNT_EXAMPLE,
+         request=s.AccountCreateIn, response=s.AccountWithCredentialsOut, status=201,
+         errors=[400, 404, 409], write=True, example=CREDENTIALS_EXAMPLE,
          request_example={"subscriber": {"external_id": "whmcs-client-301",
                                          "email": "ana@example.net", "name": "Ana García"},
                           "plan": 3, "months": 1})
@@ -208,7 +162,7 @@ class AccountsView(ApiView):
             subscriber=data["subscriber"], plan_id=data["plan"], months=data.get("months"),
             username=data.get("username"),
         )
-        return Response(account_data(account, password=password, with_password=True),
+        return Response(account_with_credentials(account, password=password),
                         status=status.HTTP_201_CREATED)
 
 
@@ -225,16 +179,16 @@ class AccountView(ApiView):
 class AccountDetailView(AccountView):
     required_scope = Scope.ACCOUNTS_READ
 
-    @doc(summary="Retrieve an account, with its password.", response=s.AccountOut,
-         path_params=["id"], example=ACCOUNT_EXAMPLE)
+    @doc(summary="Retrieve an account, with its password.",
+         response=s.AccountWithCredentialsOut, path_params=["id"], example=CREDENTIALS_EXAMPLE)
     def get(self, request: Request, id: int) -> Response:
-        return Response(account_data(self.account(id), with_password=True))
+        return Response(account_with_credentials(self.account(id)))
 
 
 class AccountRenewView(AccountView):
     @doc(summary="Renew (extend) an account; once per payment_reference.", request=s.RenewIn,
          response=s.RenewOut, path_params=["id"], errors=[400, 409], write=True,
-         example={**ACCOUNT_EXAMPLE, "renewal": "completed"},
+         example={**CREDENTIALS_EXAMPLE, "renewal": "completed"},
          request_example={"months": 1, "payment_reference": "WHMCS-INV-1001"})
     def post(self, request: Request, id: int) -> Response:
         data = self.valid(s.RenewIn, request.data)
@@ -244,7 +198,7 @@ class AccountRenewView(AccountView):
             reference=reference, idempotency_key=f"ref:{reference}" if reference else None,
         )
         account = subs.account_get(self.reseller, actor=self.actor, account_id=id)
-        return Response({**account_data(account, with_password=True),
+        return Response({**account_with_credentials(account),
                          "renewal": "queued" if result.queued else "completed"})
 
 
@@ -257,7 +211,7 @@ class AccountSuspendView(AccountView):
         data = self.valid(s.ReasonIn, request.data)
         account = subs_services.account_suspend(actor=self.actor, account=self.account(id),
                                                 reason=data.get("reason", ""))
-        return Response(account_data(account))
+        return Response(account_object(account))
 
 
 class AccountUnsuspendView(AccountView):
@@ -268,7 +222,7 @@ class AccountUnsuspendView(AccountView):
         data = self.valid(s.ReasonIn, request.data)
         account = subs_services.account_unsuspend(actor=self.actor, account=self.account(id),
                                                   reason=data.get("reason", ""))
-        return Response(account_data(account))
+        return Response(account_object(account))
 
 
 class AccountTerminateView(AccountView):
@@ -279,7 +233,7 @@ class AccountTerminateView(AccountView):
         data = self.valid(s.ReasonIn, request.data)
         account = subs_services.account_terminate(actor=self.actor, account=self.account(id),
                                                   reason=data.get("reason", ""))
-        return Response(account_data(account))
+        return Response(account_object(account))
 
 
 class AccountChangePlanView(AccountView):
@@ -292,17 +246,17 @@ class AccountChangePlanView(AccountView):
         plan = subs.plan_get(self.reseller, actor=self.actor, plan_id=data["plan"])
         account = subs_services.account_change_plan(actor=self.actor, account=account,
                                                     plan=plan, when=data["when"])
-        return Response(account_data(account))
+        return Response(account_object(account))
 
 
 class AccountResetPasswordView(AccountView):
     @doc(summary="Generate a new password (the username stays).", request=None,
-         response=s.AccountOut, path_params=["id"], errors=[409], write=True,
-         example=ACCOUNT_EXAMPLE)
+         response=s.AccountWithCredentialsOut, path_params=["id"], errors=[409], write=True,
+         example=CREDENTIALS_EXAMPLE)
     def post(self, request: Request, id: int) -> Response:
         account, password = subs_services.account_reset_password(
             actor=self.actor, account=self.account(id))
-        return Response(account_data(account, password=password, with_password=True))
+        return Response(account_with_credentials(account, password=password))
 
 
 class AccountAutoRenewView(AccountView):
@@ -314,7 +268,7 @@ class AccountAutoRenewView(AccountView):
         data = self.valid(s.AutoRenewIn, request.data)
         account = subs_services.account_set_auto_renew(
             actor=self.actor, account=self.account(id), auto_renew=data["auto_renew"])
-        return Response(account_data(account))
+        return Response(account_object(account))
 
 
 # ---------------------------------------------------------------- subscribers
@@ -422,14 +376,13 @@ class RenewalQueueView(ApiView):
 
     @doc(summary="Accounts that need attention, most urgent first.", response=QueuePage,
          query=s.QueueQuery, errors=[400],
-         example=page([{**{k: v for k, v in ACCOUNT_EXAMPLE.items() if k != "password"},
-                        "status": "grace", "queue_reason": "grace"}], None))
+         example=page([{**ACCOUNT_EXAMPLE, "status": "grace", "queue_reason": "grace"}], None))
     def get(self, request: Request) -> Response:
         query = self.valid(s.QueueQuery, request.query_params.dict())
         rows = subs.renewal_queue(self.reseller, actor=self.actor, livemode=self.livemode,
                                   within_days=query["within_days"]).select_related(None)
         items, cursor = offset_page(rows, cursor=query.get("cursor"), limit=query["limit"])
-        return Response(page([{**account_dict(row), "queue_reason": row.queue_reason}  # type: ignore[attr-defined]
+        return Response(page([{**account_object(row), "queue_reason": row.queue_reason}  # type: ignore[attr-defined]
                               for row in items], cursor))
 
 

@@ -36,6 +36,7 @@ from ..models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
+from ..objects import account_object
 
 logger = logging.getLogger(__name__)
 
@@ -154,17 +155,10 @@ MAX_RETRY_GAP = dt.timedelta(hours=6)
 
 
 def _account_object(account_id: int) -> dict[str, Any] | None:
-    # The account as the publisher holds it (see events.remember), else as stored.
+    # The account as the publisher holds it (see events.remember), else as stored; the
+    # object the API answers with (timestamps as strings, so the encoder keeps microseconds).
     account = recall(("account", account_id)) or fetch_one(ServiceAccount, id=account_id)
-    if account is None:
-        return None
-    return {
-        "id": account.pk, "status": account.status, "pending_reason": account.pending_reason,
-        "username": account.username, "plan": account.plan_id,
-        "subscriber": account.subscriber_id, "starts_at": account.starts_at,
-        "expires_at": account.expires_at, "auto_renew": account.auto_renew,
-        "livemode": account.livemode,
-    }
+    return None if account is None else account_object(account)
 
 
 def webhook_consume(event: DomainEvent) -> None:
