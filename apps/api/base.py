@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -45,13 +46,27 @@ ERROR_EXAMPLES = {
           "An account that is terminated cannot suspend."),
     429: ("rate_limit_error", "rate_limited", None, "Too many requests."),
 }
+# Enforced as documented: header bytes outside ASCII reach Django decoded as Latin-1, so a
+# key with them could differ between a client, a proxy and us; these characters cannot.
+IDEMPOTENCY_KEY_PATTERN = "^[A-Za-z0-9._:-]+$"
+IDEMPOTENCY_KEY_RE = re.compile(r"[A-Za-z0-9._:-]{1,255}")
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key", {"type": "string", "minLength": 1, "maxLength": 255,
-                        "pattern": "^[A-Za-z0-9._:-]+$"},
+                        "pattern": IDEMPOTENCY_KEY_PATTERN},
     OpenApiParameter.HEADER, required=False,
-    description="Any unique string (a UUID). Retrying with the same key and body replays the "
-                "first response for 24 hours; another body with the key is refused.",
+    description="A unique string of 1 to 255 letters, digits, '.', '_', ':' or '-' (a UUID). "
+                "Retrying with the same key and body replays the first response for 24 hours; "
+                "another body with the key is refused; a key of other characters is a 400 "
+                "(invalid_idempotency_key).",
 )
+
+
+def idempotency_key_check(value: str) -> str:
+    if not IDEMPOTENCY_KEY_RE.fullmatch(value):
+        raise ValidationError(
+            "An Idempotency-Key is 1 to 255 letters, digits, '.', '_', ':' or '-' "
+            "(a UUID, for example).", code="invalid_idempotency_key", param="Idempotency-Key")
+    return value
 
 
 def _error_response(status: int) -> OpenApiResponse:
@@ -148,7 +163,8 @@ class ApiView(APIView):
             idempotency_key = drf_request.headers.get("Idempotency-Key")
             if (idempotency_key is not None and drf_request.method in WRITE_METHODS
                     and handler != self.http_method_not_allowed):
-                response = self._idempotent(handler, drf_request, idempotency_key, args, kwargs)
+                response = self._idempotent(handler, drf_request,
+                                            idempotency_key_check(idempotency_key), args, kwargs)
             else:
                 response = handler(drf_request, *args, **kwargs)
         except Exception as exc:

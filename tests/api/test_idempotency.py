@@ -60,6 +60,29 @@ def test_same_key_other_body_is_refused(api: APIClient, reseller: Reseller, plan
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("key", ["", "two words", "ñandú", "a" * 256, "k/1", "k\t1"])
+def test_a_key_outside_the_documented_pattern_is_a_400_and_does_nothing(
+    api: APIClient, reseller: Reseller, plan: Plan, key: str
+) -> None:
+    grant(reseller, 5)
+    error = assert_error(api.post("/api/v1/accounts", create_body(plan), format="json",
+                                  HTTP_IDEMPOTENCY_KEY=key), 400, "invalid_idempotency_key")
+    assert error["param"] == "Idempotency-Key" and "letters, digits" in error["message"]
+    assert not ServiceAccount.objects.exists() and not IdempotencyRecord.objects.exists()
+
+
+@pytest.mark.django_db
+def test_keys_in_the_documented_pattern_are_taken(api: APIClient, reseller: Reseller,
+                                                   plan: Plan) -> None:
+    grant(reseller, 5)
+    for key in ["0b9c1e1e-5a7e-4a53-8a2f-3f1f0d2c9b11", "whmcs-301-Create-20260310",
+                "a" * 255, "k.1_x:y"]:
+        body = create_body(plan, external_id=key[:100], email="")
+        assert api.post("/api/v1/accounts", body, format="json",
+                        HTTP_IDEMPOTENCY_KEY=key).status_code == 201
+
+
+@pytest.mark.django_db
 def test_keys_are_per_api_key_and_expire_after_24_hours(reseller: Reseller, plan: Plan,
                                                         time_machine: Any) -> None:
     grant(reseller, 5)
