@@ -23,6 +23,7 @@ from apps.core.errors import ValidationError
 
 from .authentication import ApiKeyAuthentication, HasScope, KeyRateThrottle, actor_of
 from .models import ApiKey
+from .schema import ApiAutoSchema
 from .serializers import ErrorSerializer
 from .services import idempotency_claim, idempotency_response, idempotency_store
 
@@ -93,12 +94,22 @@ def doc(
     write: bool = False,
     path_params: Sequence[str] = (),
     op: str | None = None,
+    also: dict[int, tuple[str, dict[str, Any]]] | None = None,
 ) -> Callable[[Any], Any]:
-    """extend_schema with the success example and every error response the view can give."""
+    """extend_schema with the success example and every error response the view can give.
+
+    `also`: other successful statuses with the same body shape, {status: (description,
+    example)}: a payment recorded before is a 200 beside the 201 of a new one.
+    """
     responses: dict[int, Any] = {
         status: OpenApiResponse(response=response, examples=[OpenApiExample(
             "success", value=example, response_only=True, status_codes=[str(status)])]),
     }
+    for other, (description, other_example) in (also or {}).items():
+        responses[other] = OpenApiResponse(
+            response=response, description=description, examples=[OpenApiExample(
+                str(other), value=other_example, response_only=True,
+                status_codes=[str(other)])])
     always = {401, 403, 429, *((404,) if path_params else ()), *((400, 409) if write else ())}
     for code in sorted({*errors, *always}):
         responses[code] = _error_response(code)
@@ -112,8 +123,15 @@ def doc(
     examples = []
     if request_example is not None:
         examples.append(OpenApiExample("request", value=request_example, request_only=True))
-    return extend_schema(summary=summary, request=request, responses=responses,
-                         parameters=parameters, examples=examples, operation_id=op)
+    documented = extend_schema(summary=summary, request=request, responses=responses,
+                               parameters=parameters, examples=examples, operation_id=op)
+
+    def decorate(handler: Any) -> Any:
+        # extend_schema builds on a handler's own `schema`: ours adds the OpenAPI links.
+        handler.schema = ApiAutoSchema
+        return documented(handler)
+
+    return decorate
 
 
 class ApiView(APIView):

@@ -237,8 +237,12 @@ class WebhookEndpointOut(serializers.Serializer):
     is_active = serializers.BooleanField()
     livemode = serializers.BooleanField()
     created_at = serializers.DateTimeField()
-    secret = serializers.CharField(required=False, read_only=True,
-                                   help_text="Only in the response that creates the endpoint.")
+
+
+class WebhookEndpointCreatedOut(WebhookEndpointOut):
+    """The endpoint and its signing secret: only the response that creates it has the secret."""
+
+    secret = serializers.CharField(help_text="The signing secret (whsec_...), shown once.")
 
 
 class WebhookEndpointIn(serializers.Serializer):

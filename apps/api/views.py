@@ -52,6 +52,9 @@ ENDPOINT_EXAMPLE = {
     "is_active": True, "livemode": True, "created_at": "2026-03-10T12:00:00Z",
     "secret": "whsec_9hG4...",
 }
+PAYMENT_EXAMPLE = {"id": 7, "account": 42, "amount": 999, "currency": "EUR",
+                   "reference": "WHMCS-INV-1001", "paid_at": "2026-03-10T11:58:00Z",
+                   "livemode": True, "renewal": "completed"}
 DELIVERY_EXAMPLE = {
     "id": 9, "event_id": "evt_5b1c...", "event_type": "account.created", "status": "succeeded",
     "attempts": 1, "last_status_code": 200, "next_attempt_at": None,
@@ -394,10 +397,10 @@ class PaymentsView(ApiView):
 
     @doc(summary="Record a payment taken outside the panel; renews the account once per "
                  "reference.", request=s.PaymentIn, response=s.PaymentOut, status=201,
-         errors=[400, 404, 409], write=True,
-         example={"id": 7, "account": 42, "amount": 999, "currency": "EUR",
-                  "reference": "WHMCS-INV-1001", "paid_at": "2026-03-10T11:58:00Z",
-                  "livemode": True, "renewal": "completed"},
+         errors=[400, 404, 409], write=True, example=PAYMENT_EXAMPLE,
+         also={200: ("Recorded before (same account and reference): the first record, with "
+                     "renewal already_recorded; nothing renews again.",
+                     {**PAYMENT_EXAMPLE, "renewal": "already_recorded"})},
          request_example={"account": 42, "amount": 999, "currency": "EUR",
                           "reference": "WHMCS-INV-1001", "paid_at": "2026-03-10T11:58:00Z"})
     def post(self, request: Request) -> Response:
@@ -429,8 +432,8 @@ class WebhookEndpointsView(ApiView):
         return Response(page([s.WebhookEndpointOut(row).data for row in rows], None))
 
     @doc(summary="Register an endpoint; the signing secret is in this response only.",
-         request=s.WebhookEndpointIn, response=s.WebhookEndpointOut, status=201, errors=[400],
-         write=True, example=ENDPOINT_EXAMPLE,
+         request=s.WebhookEndpointIn, response=s.WebhookEndpointCreatedOut, status=201,
+         errors=[400], write=True, example=ENDPOINT_EXAMPLE,
          request_example={"url": "https://billing.example.com/hooks/panel",
                           "events": ["account.created", "account.renewed"]})
     def post(self, request: Request) -> Response:
