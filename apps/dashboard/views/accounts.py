@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -218,16 +217,12 @@ def account_new_view(request: HttpRequest, ctx: Context) -> HttpResponse:
                                .get(data["renewal_source"] or "complimentary"))
                 return _page(request, ctx, "dashboard/account_new.html", **context)
             # A new subscriber and its account are saved together or not at all.
-            with transaction.atomic():
-                if subscriber is None:
-                    subscriber = subs_services.subscriber_create(
-                        actor=ctx.actor, reseller=ctx.reseller, name=data["name"],
-                        email=data["email"] or "")
-                account, password = subs_services.account_create(
-                    actor=ctx.actor, subscriber=subscriber, plan=plan, months=data["months"])
-                if account.auto_renew:
-                    account_set_renewal_source(actor=ctx.actor, account=account,
-                                               source=data["renewal_source"] or "complimentary")
+            account, password = subs_services.account_open(
+                actor=ctx.actor, reseller=ctx.reseller, plan_id=plan.pk, months=data["months"],
+                subscriber=subscriber.pk if subscriber is not None
+                else subs_services.SubscriberDetails(name=data["name"], email=data["email"] or "",
+                                                     match_existing=False),
+                renewal_source=data["renewal_source"] or "complimentary")
         except DomainError as error:
             if error.kind == "not_found" and error.param in ("subscriber", "plan"):
                 form.add_error(error.param, error.message)

@@ -13,7 +13,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from apps.accounts.permissions import Perm
-from apps.core.errors import DomainError
 from apps.crm.models import AccountFollowUp
 from apps.subscriptions import selectors as subs
 from apps.subscriptions import services as subs_services
@@ -83,24 +82,22 @@ def subscribers_bulk_view(request: HttpRequest, ctx: Context) -> HttpResponse:
     if not ids:
         messages.error(request, _("Select at least one account."))
         return _back(request, back)
-    accounts = list(subs.account_list(ctx.reseller, actor=ctx.actor).filter(pk__in=ids)
-                    .select_related("subscriber", "plan"))
     if action == "extend":
         if not ctx.can(Perm.ACCOUNT_RENEW):
             raise DjangoPermissionDenied
-        done, failed = 0, []
-        for account in accounts:
-            try:
-                subs_services.account_renew(actor=ctx.actor, account=account)
-                done += 1
-            except DomainError as error:
-                failed.append(f"{account.username}: {error.message}")
-        messages.success(request, _("%(n)d account(s) extended.") % {"n": done})
-        for line in failed:
-            messages.error(request, line)
+        result = subs_services.account_renew_many(actor=ctx.actor, reseller=ctx.reseller,
+                                                  account_ids=ids)
+        messages.success(request, _("%(n)d account(s) extended.") % {"n": len(result.renewed)})
+        if result.queued:
+            messages.info(request, _("%(n)d renewal(s) wait for credits and complete when they "
+                                     "arrive.") % {"n": len(result.queued)})
+        for account, error in result.refused:
+            messages.error(request, f"{account.username}: {error.message}")
     elif action == "remind":
         if not ctx.can(Perm.SUBSCRIBER_MANAGE):
             raise DjangoPermissionDenied
+        accounts = list(subs.account_list(ctx.reseller, actor=ctx.actor).filter(pk__in=ids)
+                        .select_related("subscriber", "plan"))
         counts = dash_services.reminders_send(actor=ctx.actor, reseller=ctx.reseller,
                                               accounts=accounts)
         messages.info(request, _("Reminders: %(counts)s") % {
