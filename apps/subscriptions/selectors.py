@@ -142,7 +142,10 @@ def pending_operations(
 def subscription_settings_for(reseller: Reseller) -> SubscriptionSettings:
     """The reseller's lifecycle settings row, or the defaults (unsaved) when it has none.
 
-    Internal (the sweep's); the dashboard and API read `subscription_settings_get`.
+    No actor check: for callers that have authorized already (the sweep, the credit floor
+    on the dashboard's overview and the API's balance). The settings pages read
+    `apps.notifications.selectors.reseller_settings_get`, which checks the actor and adds
+    the Reseller row's columns and the notification settings.
     """
     found = SubscriptionSettings.objects.filter(reseller=reseller).first()
     return found or SubscriptionSettings(reseller=reseller)
