@@ -19,8 +19,6 @@ from django.utils import timezone
 
 from apps.accounts.models import Reseller
 from apps.accounts.permissions import Perm, authorize
-from apps.audit.services import audit_record
-from apps.core import crypto
 from apps.core.actors import Actor
 from apps.core.errors import NotFound
 
@@ -116,18 +114,6 @@ def account_events(
 ) -> QuerySet[AccountEvent]:
     account = account_get(reseller, actor=actor, account_id=account_id)
     return AccountEvent.objects.filter(account=account).select_related("actor_user")
-
-
-def account_credentials(
-    reseller: Reseller, *, actor: Actor, account_id: int, audit: bool = True
-) -> tuple[str, str]:
-    """(username, password) in clear, for the reseller to pass on. The reveal is audited."""
-    authorize(actor, reseller, Perm.CREDENTIALS_REVEAL)
-    account = account_get(reseller, actor=actor, account_id=account_id)
-    if audit:
-        audit_record(actor=actor, reseller_id=reseller.pk, action="account.reveal_credentials",
-                     obj=account)
-    return account.username, crypto.decrypt(account.password_encrypted)
 
 
 def pending_operations(

@@ -33,8 +33,8 @@ def _account(ctx: Context, account_id: int) -> ServiceAccount:
 @require_POST
 @dashboard_view(Perm.CREDENTIALS_REVEAL)
 def reveal_view(request: HttpRequest, ctx: Context, account_id: int) -> HttpResponse:
-    username, password = subs.account_credentials(ctx.reseller, actor=ctx.actor,
-                                                  account_id=account_id)
+    username, password = subs_services.account_credentials_reveal(
+        actor=ctx.actor, reseller=ctx.reseller, account_id=account_id)
     return render(request, "dashboard/_credentials.html",
                   {"username": username, "password": password})
 

@@ -445,6 +445,19 @@ def account_activate(
     return account
 
 
+def account_credentials_reveal(
+    *, actor: Actor, reseller: Reseller, account_id: int, now: dt.datetime | None = None
+) -> tuple[str, str]:
+    """(username, password) in clear, for the reseller to pass on; every reveal is audited."""
+    authorize(actor, reseller, Perm.CREDENTIALS_REVEAL)
+    account = ServiceAccount.objects.filter(reseller=reseller, pk=account_id).first()
+    if account is None:
+        raise NotFound("No such account.", code="account_not_found", param="account")
+    audit_record(actor=actor, reseller_id=reseller.pk, action="account.reveal_credentials",
+                 obj=account, now=now)
+    return account.username, crypto.decrypt(account.password_encrypted)
+
+
 def _renewal_window(
     account: ServiceAccount, *, months: int, policy: str, now: dt.datetime
 ) -> tuple[dt.datetime, dt.datetime]:
