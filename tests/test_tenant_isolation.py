@@ -23,7 +23,10 @@ from apps.subscriptions.services import (
     account_activate,
     account_change_plan,
     account_create,
+    account_credentials_reveal,
+    account_open,
     account_renew,
+    account_renew_many,
     account_reset_password,
     account_set_auto_renew,
     account_suspend,
@@ -50,7 +53,8 @@ def world() -> dict[str, Any]:
     b_plan = PlanFactory.create(reseller=b)
     b_subscriber = SubscriberFactory.create(reseller=b)
     b_account, _ = account_create(actor=SYSTEM, subscriber=b_subscriber, plan=b_plan, now=NOW)
-    return {"a": a, "b": b, "actor": staff(a, "owner"), "plan": b_plan,
+    return {"a": a, "a_plan": PlanFactory.create(reseller=a), "b": b,
+            "actor": staff(a, "owner"), "plan": b_plan,
             "subscriber": b_subscriber, "account": b_account}
 
 
@@ -68,8 +72,20 @@ def snapshot() -> tuple[int, ...]:
 SERVICES: dict[str, Callable[[dict[str, Any]], Any]] = {
     "account_create": lambda w: account_create(actor=w["actor"], subscriber=w["subscriber"],
                                                plan=w["plan"], now=NOW),
+    "account_open": lambda w: account_open(
+        actor=w["actor"], reseller=w["b"], subscriber=w["subscriber"].pk, plan_id=w["plan"].pk,
+        now=NOW),
+    "account_open in A with B's subscriber": lambda w: account_open(
+        actor=w["actor"], reseller=w["a"], subscriber=w["subscriber"].pk,
+        plan_id=w["a_plan"].pk, now=NOW),
     "account_activate": lambda w: account_activate(actor=w["actor"], account=w["account"]),
+    "account_credentials_reveal": lambda w: account_credentials_reveal(
+        actor=w["actor"], reseller=w["b"], account_id=w["account"].pk),
+    "account_credentials_reveal in A of B's account": lambda w: account_credentials_reveal(
+        actor=w["actor"], reseller=w["a"], account_id=w["account"].pk),
     "account_renew": lambda w: account_renew(actor=w["actor"], account=w["account"], now=NOW),
+    "account_renew_many": lambda w: account_renew_many(
+        actor=w["actor"], reseller=w["b"], account_ids=[w["account"].pk], now=NOW),
     "account_change_plan": lambda w: account_change_plan(
         actor=w["actor"], account=w["account"], plan=w["plan"], now=NOW),
     "account_suspend": lambda w: account_suspend(actor=w["actor"], account=w["account"]),
@@ -104,8 +120,6 @@ SELECTORS: dict[str, Callable[[dict[str, Any]], Any]] = {
                                                    account_id=w["account"].pk),
     "account_events": lambda w: selectors.account_events(w["b"], actor=w["actor"],
                                                          account_id=w["account"].pk),
-    "account_credentials": lambda w: selectors.account_credentials(
-        w["b"], actor=w["actor"], account_id=w["account"].pk),
     "pending_operations": lambda w: selectors.pending_operations(w["b"], actor=w["actor"]),
     "renewal_queue": lambda w: selectors.renewal_queue(w["b"], actor=w["actor"]),
     "credits_balance": lambda w: credits_balance(w["b"], actor=w["actor"]),

@@ -160,10 +160,10 @@ class AccountsView(ApiView):
                           "plan": 3, "months": 1})
     def post(self, request: Request) -> Response:
         data = self.valid(s.AccountCreateIn, request.data)
-        account, password = services.api_account_create(
+        account, password = subs_services.account_open(
             actor=self.actor, reseller=self.reseller, livemode=self.livemode,
-            subscriber=data["subscriber"], plan_id=data["plan"], months=data.get("months"),
-            username=data.get("username"),
+            subscriber=subs_services.SubscriberDetails(**data["subscriber"]),
+            plan_id=data["plan"], months=data.get("months"), username=data.get("username"),
         )
         return Response(account_with_credentials(account, password=password),
                         status=status.HTTP_201_CREATED)

@@ -347,6 +347,14 @@ def credits_grant(
     return entry
 
 
+# Each kind of deduction and the permission it needs: the one of the operation it pays for.
+DEDUCTION_PERMS: dict[str, Perm] = {
+    EntryKind.ACTIVATION: Perm.ACCOUNT_CREATE,
+    EntryKind.RENEWAL: Perm.ACCOUNT_RENEW,
+    EntryKind.PLAN_CHANGE: Perm.ACCOUNT_CHANGE_PLAN,
+}
+
+
 def credits_deduct(
     *,
     actor: Actor,
@@ -361,12 +369,17 @@ def credits_deduct(
     livemode: bool = True,
     now: dt.datetime | None = None,
 ) -> CreditLedgerEntry:
-    """Spend credits. Raises `insufficient_credits` and writes nothing when the balance is short."""
-    authorize(actor, reseller, Perm.ACCOUNT_CREATE)
+    """Spend credits. Raises `insufficient_credits` and writes nothing when the balance is short.
+
+    The actor needs the permission of what the credits pay for (`DEDUCTION_PERMS`): an
+    activation the account-create one, a renewal the renew one, a plan change its own.
+    """
+    perm = DEDUCTION_PERMS.get(kind)
+    if perm is None:
+        raise ValidationError(f"{kind!r} is not a deduction.", code="invalid", param="kind")
+    authorize(actor, reseller, perm)
     amount = _validate_positive(amount)
     idempotency_key = _validate_key(idempotency_key)
-    if kind not in (EntryKind.ACTIVATION, EntryKind.RENEWAL, EntryKind.PLAN_CHANGE):
-        raise ValidationError(f"{kind!r} is not a deduction.", code="invalid", param="kind")
     entry, _ = _write(
         reseller=reseller,
         livemode=livemode,

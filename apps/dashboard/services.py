@@ -33,6 +33,7 @@ from apps.notifications.consumers import account_email_context
 from apps.notifications.models import Event, OutboxMessage, OutboxStatus
 from apps.notifications.services import TestEmailResult, outbox_enqueue, send_test_email
 from apps.subscriptions.models import ServiceAccount
+from apps.subscriptions.services import account_credentials_reveal
 
 from .models import ResellerSecurity
 
@@ -147,11 +148,10 @@ def welcome_send(*, actor: Actor, account: ServiceAccount, now: dt.datetime | No
     Authorized like a credentials reveal. One resend per account per minute: a
     double click or a retried request finds the same row instead of a second email.
     """
-    from apps.subscriptions.selectors import account_credentials
-
     now = now or timezone.now()
     reseller = Reseller.objects.get(pk=account.reseller_id)
-    _, password = account_credentials(reseller, actor=actor, account_id=account.pk)
+    _, password = account_credentials_reveal(actor=actor, reseller=reseller,
+                                             account_id=account.pk, now=now)
     account = ServiceAccount.objects.select_related("subscriber", "plan").get(pk=account.pk)
     recipient = account.subscriber.email if account.livemode else reseller.contact_email
     with transaction.atomic():

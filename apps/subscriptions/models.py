@@ -295,7 +295,8 @@ class SubscriptionSettings(models.Model):
     """How the renewal sweep treats one reseller's accounts.
 
     The reactivation policy and the timezone live on the Reseller row; the
-    selector `subscription_settings_get` reads them together with these.
+    selector `apps.notifications.selectors.reseller_settings_get` reads them
+    together with these.
     """
 
     reseller = models.OneToOneField(

@@ -19,8 +19,6 @@ from django.utils import timezone
 
 from apps.accounts.models import Reseller
 from apps.accounts.permissions import Perm, authorize
-from apps.audit.services import audit_record
-from apps.core import crypto
 from apps.core.actors import Actor
 from apps.core.errors import NotFound
 
@@ -118,18 +116,6 @@ def account_events(
     return AccountEvent.objects.filter(account=account).select_related("actor_user")
 
 
-def account_credentials(
-    reseller: Reseller, *, actor: Actor, account_id: int, audit: bool = True
-) -> tuple[str, str]:
-    """(username, password) in clear, for the reseller to pass on. The reveal is audited."""
-    authorize(actor, reseller, Perm.CREDENTIALS_REVEAL)
-    account = account_get(reseller, actor=actor, account_id=account_id)
-    if audit:
-        audit_record(actor=actor, reseller_id=reseller.pk, action="account.reveal_credentials",
-                     obj=account)
-    return account.username, crypto.decrypt(account.password_encrypted)
-
-
 def pending_operations(
     reseller: Reseller, *, actor: Actor, livemode: bool = True
 ) -> QuerySet[PendingOperation]:
@@ -142,7 +128,10 @@ def pending_operations(
 def subscription_settings_for(reseller: Reseller) -> SubscriptionSettings:
     """The reseller's lifecycle settings row, or the defaults (unsaved) when it has none.
 
-    Internal (the sweep's); the dashboard and API read `subscription_settings_get`.
+    No actor check: for callers that have authorized already (the sweep, the credit floor
+    on the dashboard's overview and the API's balance). The settings pages read
+    `apps.notifications.selectors.reseller_settings_get`, which checks the actor and adds
+    the Reseller row's columns and the notification settings.
     """
     found = SubscriptionSettings.objects.filter(reseller=reseller).first()
     return found or SubscriptionSettings(reseller=reseller)

@@ -15,10 +15,11 @@ from apps.core.actors import Actor
 from apps.core.errors import PermissionDenied
 from apps.credits.selectors import credits_balance, credits_ledger
 from apps.subscriptions.models import ServiceAccount
-from apps.subscriptions.selectors import account_credentials, account_list
+from apps.subscriptions.selectors import account_list
 from apps.subscriptions.services import (
     account_change_plan,
     account_create,
+    account_credentials_reveal,
     account_renew,
     account_reset_password,
     account_set_auto_renew,
@@ -67,8 +68,8 @@ def _account(reseller: Reseller) -> ServiceAccount:
 # One service (or selector) per permission, run as the actor.
 DOORS: dict[Perm, Callable[[Actor, Reseller], Any]] = {
     Perm.VIEW: lambda actor, r: list(account_list(r, actor=actor)),
-    Perm.CREDENTIALS_REVEAL: lambda actor, r: account_credentials(
-        r, actor=actor, account_id=_account(r).pk),
+    Perm.CREDENTIALS_REVEAL: lambda actor, r: account_credentials_reveal(
+        actor=actor, reseller=r, account_id=_account(r).pk),
     Perm.SUBSCRIBER_MANAGE: lambda actor, r: subscriber_create(actor=actor, reseller=r, name="N"),
     Perm.ACCOUNT_CREATE: lambda actor, r: account_create(
         actor=actor, subscriber=SubscriberFactory.create(reseller=r),

@@ -4,7 +4,8 @@ import pytest
 from django.db import IntegrityError, InternalError, connection, transaction
 from django.db.models import Sum
 
-from apps.accounts.models import Reseller
+from apps.accounts.models import Reseller, Role
+from apps.accounts.permissions import MATRIX, Perm
 from apps.core.errors import (
     IdempotencyKeyReused,
     InsufficientCredits,
@@ -12,11 +13,13 @@ from apps.core.errors import (
     ValidationError,
 )
 from apps.core.models import AppendOnlyError
-from apps.credits.models import CreditLedgerEntry
+from apps.credits.models import CreditLedgerEntry, EntryKind
 from apps.credits.selectors import LedgerFilter, credits_balance, credits_ledger
 from apps.credits.services import credits_adjust, credits_deduct, credits_grant, credits_refund
+from apps.subscriptions.services import account_create, account_renew
 
 from ..conftest import NOW, SYSTEM, staff
+from ..factories import PlanFactory, SubscriberFactory
 
 
 def ledger_sum(reseller: Reseller, livemode: bool = True) -> int:
@@ -198,3 +201,63 @@ def test_ledger_selector_filters_and_paginates(reseller: Reseller, active_accoun
     assert credits_balance(reseller, actor=SYSTEM) == 10 - 1 + 3
     with pytest.raises(ValidationError):
         credits_ledger(reseller, actor=SYSTEM, filters=LedgerFilter(kind="bogus"))
+
+
+@pytest.fixture
+def split_roles(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Support may also renew, viewer may also create: the shipped matrix gives renew and
+    create together to every role, so only roles that split them show which one a
+    deduction asks for."""
+    monkeypatch.setitem(MATRIX, Role.SUPPORT, MATRIX[Role.SUPPORT] | {Perm.ACCOUNT_RENEW})
+    monkeypatch.setitem(MATRIX, Role.VIEWER, MATRIX[Role.VIEWER] | {Perm.ACCOUNT_CREATE})
+
+
+def test_a_renewal_deduction_needs_the_renew_permission_not_the_create_one(
+        reseller: Reseller, split_roles: None) -> None:
+    credits_grant(actor=SYSTEM, reseller=reseller, amount=10, reference="R", idempotency_key="g")
+    renewer = staff(reseller, "support")
+    entry = credits_deduct(actor=renewer, reseller=reseller, amount=2, idempotency_key="d",
+                           kind=EntryKind.RENEWAL)
+    assert (entry.kind, entry.delta) == ("renewal", -2)
+    with pytest.raises(PermissionDenied):
+        credits_deduct(actor=renewer, reseller=reseller, amount=1, idempotency_key="a",
+                       kind=EntryKind.ACTIVATION)
+    with pytest.raises(PermissionDenied):
+        credits_deduct(actor=renewer, reseller=reseller, amount=1, idempotency_key="p",
+                       kind=EntryKind.PLAN_CHANGE)
+    reseller.refresh_from_db()
+    assert reseller.credit_balance == 8 == ledger_sum(reseller)
+
+
+def test_an_activation_deduction_is_not_a_licence_to_renew(
+        reseller: Reseller, split_roles: None) -> None:
+    credits_grant(actor=SYSTEM, reseller=reseller, amount=10, reference="R", idempotency_key="g")
+    creator = staff(reseller, "viewer")
+    credits_deduct(actor=creator, reseller=reseller, amount=1, idempotency_key="a",
+                   kind=EntryKind.ACTIVATION)
+    with pytest.raises(PermissionDenied):
+        credits_deduct(actor=creator, reseller=reseller, amount=1, idempotency_key="d",
+                       kind=EntryKind.RENEWAL)
+    assert list(CreditLedgerEntry.objects.filter(reseller=reseller).values_list(
+        "kind", flat=True).order_by("id")) == ["purchase", "activation"]
+
+
+def test_a_role_that_may_renew_but_not_create_renews_an_account(
+        reseller: Reseller, split_roles: None) -> None:
+    plan = PlanFactory.create(reseller=reseller)
+    credits_grant(actor=SYSTEM, reseller=reseller, amount=10, reference="R", idempotency_key="g")
+    account, _ = account_create(actor=SYSTEM, subscriber=SubscriberFactory.create(
+        reseller=reseller), plan=plan, now=NOW)
+    result = account_renew(actor=staff(reseller, "support"), account=account, now=NOW)
+    assert not result.queued
+    assert account.ledger_entries.filter(kind="renewal").count() == 1
+    with pytest.raises(PermissionDenied):
+        account_create(actor=staff(reseller, "support"), plan=plan, now=NOW,
+                       subscriber=SubscriberFactory.create(reseller=reseller))
+
+
+def test_an_unknown_kind_is_not_a_deduction(reseller: Reseller) -> None:
+    with pytest.raises(ValidationError) as raised:
+        credits_deduct(actor=SYSTEM, reseller=reseller, amount=1, idempotency_key="d",
+                       kind=EntryKind.PURCHASE)
+    assert (raised.value.code, raised.value.param) == ("invalid", "kind")

@@ -12,10 +12,14 @@ from apps.audit.models import AuditEntry
 from apps.core.actors import Actor
 from apps.dashboard.selectors import AccountFilter, account_page
 from apps.notifications.models import OutboxMessage
-from apps.subscriptions.models import ServiceAccount
-from apps.subscriptions.services import account_set_auto_renew, subscriber_update
+from apps.subscriptions.models import PendingOperation, ServiceAccount
+from apps.subscriptions.services import (
+    account_set_auto_renew,
+    account_terminate,
+    subscriber_update,
+)
 from tests.conftest import SYSTEM, grant
-from tests.factories import PlanFactory, SubscriberFactory
+from tests.factories import PlanFactory, ResellerFactory, SubscriberFactory
 
 from .conftest import make_account, member
 
@@ -112,6 +116,36 @@ def test_bulk_extend_and_reminder(world, crowd, signed_in):
     # The reminder is an outbox row for the subscriber (test_integration delivers them).
     rows = OutboxMessage.objects.filter(event="renewal_reminder", account=crowd[2])
     assert [r.recipient for r in rows] == ["p2@mail.example"]
+
+
+def test_bulk_extend_says_what_was_renewed_what_waits_and_what_was_refused(signed_in):
+    reseller = ResellerFactory.create()
+    plan = PlanFactory.create(reseller=reseller)
+    grant(reseller, 3)
+    renewed, waiting, ended = (make_account(reseller, plan, SubscriberFactory.create(
+        reseller=reseller)) for _ in range(3))
+    account_terminate(actor=SYSTEM, account=ended)
+    grant(reseller, 1)
+    client = signed_in(reseller, "billing")
+    page = client.post(reverse("dashboard:subscribers_bulk"), {
+        "action": "extend", "account": [renewed.pk, waiting.pk, ended.pk]},
+        follow=True).content.decode()
+    assert "1 account(s) extended." in page
+    assert "1 renewal(s) wait for credits and complete when they arrive." in page
+    assert f"{ended.username}: " in page
+    assert PendingOperation.objects.get(account=waiting).status == "waiting"
+
+
+def test_new_account_for_a_new_subscriber_never_reuses_one_with_the_same_email(world, signed_in):
+    world.subscriber.email = "ana@example.com"
+    world.subscriber.save()
+    client = signed_in(world.reseller, "owner")
+    client.post(reverse("dashboard:account_new"), {
+        "name": "Another Ana", "email": "ana@example.com", "plan": world.plan.pk, "months": 1,
+        "renewal_source": "external", "confirm": "1"})
+    account = ServiceAccount.objects.get(subscriber__name="Another Ana")
+    assert account.subscriber_id != world.subscriber.pk
+    assert account.renewal_source == "external"
 
 
 def test_viewer_cannot_bulk_extend(world, crowd, signed_in):

@@ -4,14 +4,22 @@ import pytest
 from django.db import connection
 
 from apps.audit.models import AuditEntry
-from apps.core.errors import ValidationError
+from apps.core.errors import NotFound, PermissionDenied, ValidationError
 from apps.subscriptions.credentials import USERNAME_RE
 from apps.subscriptions.models import ServiceAccount
-from apps.subscriptions.selectors import account_credentials
-from apps.subscriptions.services import account_create, account_renew, account_reset_password
+from apps.subscriptions.services import (
+    account_create,
+    account_credentials_reveal,
+    account_renew,
+    account_reset_password,
+)
 
 from ..conftest import NOW, SYSTEM, grant, staff
 from ..factories import PlanFactory, ResellerFactory, SubscriberFactory
+
+
+def reveal(reseller, account_id: int) -> tuple[str, str]:
+    return account_credentials_reveal(actor=SYSTEM, reseller=reseller, account_id=account_id)
 
 
 def test_generated_credentials_are_strong_and_readable(reseller, plan, subscriber) -> None:
@@ -31,25 +39,20 @@ def test_password_is_never_stored_in_clear(reseller, plan, subscriber) -> None:
     assert password not in " ".join(str(value) for value in row)
     audit_text = " ".join(str(a.before) + str(a.after) for a in AuditEntry.objects.all())
     assert password not in audit_text
-    assert account_credentials(reseller, actor=SYSTEM, account_id=account.pk) == (
-        account.username, password,
-    )
+    assert reveal(reseller, account.pk) == (account.username, password)
 
 
 def test_a_renewal_keeps_the_credentials(active_account, reseller) -> None:
-    before = account_credentials(reseller, actor=SYSTEM, account_id=active_account.pk)
+    before = reveal(reseller, active_account.pk)
     account_renew(actor=SYSTEM, account=active_account, now=NOW)
-    assert account_credentials(reseller, actor=SYSTEM, account_id=active_account.pk) == before
+    assert reveal(reseller, active_account.pk) == before
 
 
 def test_a_reset_changes_the_password_and_keeps_the_username(active_account, reseller) -> None:
-    username, old_password = account_credentials(reseller, actor=SYSTEM,
-                                                 account_id=active_account.pk)
+    username, old_password = reveal(reseller, active_account.pk)
     account, new_password = account_reset_password(actor=SYSTEM, account=active_account, now=NOW)
     assert new_password != old_password
-    assert account_credentials(reseller, actor=SYSTEM, account_id=account.pk) == (
-        username, new_password,
-    )
+    assert reveal(reseller, account.pk) == (username, new_password)
     assert account.events.filter(action="reset_password").count() == 1
 
 
@@ -78,6 +81,16 @@ def test_bad_usernames_are_refused(reseller, plan, subscriber, username: str) ->
 
 def test_revealing_credentials_is_audited_and_needs_the_permission(active_account, reseller):
     support = staff(reseller, "support")
-    account_credentials(reseller, actor=support, account_id=active_account.pk)
+    account_credentials_reveal(actor=support, reseller=reseller, account_id=active_account.pk)
     assert AuditEntry.objects.filter(action="account.reveal_credentials",
                                      actor_user=support.user).count() == 1
+
+
+def test_a_refused_reveal_writes_no_audit_row(active_account, reseller) -> None:
+    viewer = staff(reseller, "viewer")
+    with pytest.raises(PermissionDenied):
+        account_credentials_reveal(actor=viewer, reseller=reseller, account_id=active_account.pk)
+    other = ResellerFactory.create()
+    with pytest.raises(NotFound):
+        account_credentials_reveal(actor=SYSTEM, reseller=other, account_id=active_account.pk)
+    assert not AuditEntry.objects.filter(action="account.reveal_credentials").exists()

@@ -1,7 +1,7 @@
-"""Every write of the API app, by area: keys, idempotency, accounts opened over the API,
-outside payments, and webhooks (endpoints, the consumer that queues deliveries, delivery)."""
+"""Every write of the API app, by area: keys, idempotency, outside payments, and webhooks
+(endpoints, the consumer that queues deliveries, delivery). Accounts opened over the API
+go through `apps.subscriptions.services.account_open`, the dashboard's create too."""
 
-from .accounts import api_account_create
 from .api_keys import KEY_FIELDS, api_key_create, api_key_revoke, api_key_rotate, api_key_touch
 from .idempotency import (
     IDEMPOTENCY_TTL,
@@ -31,7 +31,7 @@ from .webhooks import (
 __all__ = [
     "ENDPOINT_FIELDS", "FIRST_RETRY", "IDEMPOTENCY_TTL", "KEY_FIELDS", "MAX_RETRY_GAP",
     "RETRY_WINDOW", "Claim", "PaymentResult",
-    "api_account_create", "api_key_create", "api_key_revoke", "api_key_rotate", "api_key_touch",
+    "api_key_create", "api_key_revoke", "api_key_rotate", "api_key_touch",
     "backoff", "idempotency_claim", "idempotency_purge", "idempotency_response",
     "idempotency_store", "payment_record", "validate_webhook_url", "webhook_consume",
     "webhook_deliveries_due", "webhook_delivery_attempt", "webhook_endpoint_create",

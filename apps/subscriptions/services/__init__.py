@@ -2,9 +2,11 @@
 
 - plans: plan_create, plan_update, plan_archive, plan_delete, plan_for_sale
 - subscribers: subscriber_create, subscriber_update
-- accounts: account_create, account_activate, account_renew, account_change_plan,
-  account_suspend, account_unsuspend, account_terminate, account_expire,
-  account_set_auto_renew, account_reset_password
+- accounts: account_create, account_open (the subscriber found or created, then the
+  account: the dashboard's and the API's create), account_activate, account_renew,
+  account_renew_many (the dashboard's bulk renew), account_change_plan, account_suspend,
+  account_unsuspend, account_terminate, account_expire, account_set_auto_renew,
+  account_reset_password, account_credentials_reveal (every reveal audited)
 - pending: pending_queue_drain (activations and renewals waiting for credits)
 - settings: subscription_settings_update (the reseller's lifecycle settings)
 
@@ -15,12 +17,17 @@ The names are re-exported here, so callers import them from
 from .accounts import (
     ACCOUNT_AUDIT_FIELDS,
     PUBLISHED_EVENTS,
+    BulkRenewResult,
     RenewResult,
+    SubscriberDetails,
     account_activate,
     account_change_plan,
     account_create,
+    account_credentials_reveal,
     account_expire,
+    account_open,
     account_renew,
+    account_renew_many,
     account_reset_password,
     account_set_auto_renew,
     account_suspend,
@@ -36,8 +43,10 @@ from .subscribers import SUBSCRIBER_FIELDS, subscriber_create, subscriber_update
 
 __all__ = [
     "ACCOUNT_AUDIT_FIELDS", "MAX_MONTHS", "PUBLISHED_EVENTS", "SUBSCRIBER_FIELDS",
-    "RenewResult", "account_activate", "account_change_plan", "account_create",
-    "account_expire", "account_renew", "account_reset_password", "account_set_auto_renew",
+    "BulkRenewResult", "RenewResult", "SubscriberDetails", "account_activate",
+    "account_change_plan", "account_create", "account_credentials_reveal", "account_expire",
+    "account_open", "account_renew", "account_renew_many", "account_reset_password",
+    "account_set_auto_renew",
     "account_set_renewal_source", "account_suspend", "account_terminate", "account_unsuspend",
     "credits_for", "pending_queue_drain", "plan_archive", "plan_create", "plan_delete",
     "plan_for_sale", "plan_update", "subscriber_create", "subscriber_update",

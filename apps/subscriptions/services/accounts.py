@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from fractions import Fraction
 from math import ceil
 from typing import Any
@@ -24,7 +25,13 @@ from apps.core import catalogue, crypto
 from apps.core.actors import Actor
 from apps.core.dates import add_months, whole_months_between
 from apps.core.db import fetch_one, insert_instance, update_instance
-from apps.core.errors import InsufficientCredits, NotFound, StateConflict, ValidationError
+from apps.core.errors import (
+    DomainError,
+    InsufficientCredits,
+    NotFound,
+    StateConflict,
+    ValidationError,
+)
 from apps.core.events import memoized, publish, publishing_many, remember
 from apps.credits.models import EntryKind
 from apps.credits.services import credits_deduct
@@ -45,6 +52,8 @@ from ..models import (
     Subscriber,
 )
 from .plans import MAX_MONTHS
+from .settings import account_set_renewal_source
+from .subscribers import subscriber_create
 
 ACCOUNT_AUDIT_FIELDS = [
     "status",
@@ -218,6 +227,104 @@ def account_create(
     raise RuntimeError("Could not generate a free username in 10 attempts.")
 
 
+@dataclass(frozen=True)
+class SubscriberDetails:
+    """The subscriber a new account is for, when it is not an existing subscriber's id."""
+
+    external_id: str | None = None
+    email: str = ""
+    name: str = ""
+    # Reuse the reseller's subscriber with this external id, else this email (an external
+    # billing system's create); off, a new subscriber is always made (the dashboard's form
+    # asks for a new one by name).
+    match_existing: bool = True
+
+
+def account_open(
+    *,
+    actor: Actor,
+    reseller: Reseller,
+    subscriber: int | SubscriberDetails,
+    plan_id: int,
+    livemode: bool = True,
+    months: int | None = None,
+    username: str | None = None,
+    renewal_source: str | None = None,
+    now: dt.datetime | None = None,
+) -> tuple[ServiceAccount, str]:
+    """Open an account: the subscriber (by id, or found or created from its details), then
+    the account, activated on credits or queued, and who collects at its auto-renewal.
+
+    One transaction: a refusal at any step (an unknown plan or subscriber, a taken
+    username, an unknown renewal source) leaves no subscriber and no account behind.
+    Returns (account, password).
+    """
+    authorize(actor, reseller, Perm.ACCOUNT_CREATE)
+    if renewal_source is not None:
+        authorize(actor, reseller, Perm.ACCOUNT_AUTO_RENEW)
+    with transaction.atomic(), publishing_many():
+        plan = plan_for_sale(reseller.pk, plan_id)
+        if isinstance(subscriber, SubscriberDetails):
+            found = _subscriber_for(actor=actor, reseller=reseller, livemode=livemode,
+                                    details=subscriber, now=now)
+        else:
+            found = _subscriber_of(reseller, livemode=livemode, subscriber_id=subscriber)
+        account, password = account_create(actor=actor, subscriber=found, plan=plan,
+                                           months=months, username=username, now=now)
+        if renewal_source is not None and account.auto_renew:
+            account_set_renewal_source(actor=actor, account=account, source=renewal_source,
+                                       now=now)
+    return account, password
+
+
+def _subscriber_of(reseller: Reseller, *, livemode: bool, subscriber_id: int) -> Subscriber:
+    found = Subscriber.objects.filter(reseller=reseller, livemode=livemode,
+                                      pk=subscriber_id).first()
+    if found is None:
+        raise NotFound("No such subscriber.", code="subscriber_not_found", param="subscriber")
+    found.reseller = reseller
+    return found
+
+
+def _subscriber_for(
+    *,
+    actor: Actor,
+    reseller: Reseller,
+    livemode: bool,
+    details: SubscriberDetails,
+    now: dt.datetime | None,
+) -> Subscriber:
+    """The subscriber with this external id, else this email, else a new one."""
+    external_id = (details.external_id or "").strip() or None
+    email = (details.email or "").strip().lower()
+    mine = Subscriber.objects.filter(reseller=reseller, livemode=livemode)
+    found: Subscriber | None
+    if details.match_existing:
+        if external_id:
+            found = fetch_one(Subscriber, reseller_id=reseller.pk, livemode=livemode,
+                              external_id=external_id)
+            if found is not None:
+                found.reseller = reseller
+                return found
+        elif email:
+            found = mine.filter(email=email).order_by("id").first()
+            if found is not None:
+                return found
+        if not external_id and not email:
+            raise ValidationError("The subscriber needs an external_id or an email.",
+                                  code="required", param="subscriber")
+    name = (details.name or "").strip() or email or external_id or ""
+    try:
+        # No savepoint: subscriber_create refuses a taken external_id without a failed statement.
+        return subscriber_create(actor=actor, reseller=reseller, name=name, email=email,
+                                 external_id=external_id, livemode=livemode, now=now)
+    except ValidationError as error:
+        if error.code != "duplicate_external_id" or not details.match_existing:
+            raise
+    # Created by a concurrent request a moment ago.
+    return mine.get(external_id=external_id)
+
+
 def _account_create_once(
     *,
     actor: Actor,
@@ -338,6 +445,19 @@ def account_activate(
     return account
 
 
+def account_credentials_reveal(
+    *, actor: Actor, reseller: Reseller, account_id: int, now: dt.datetime | None = None
+) -> tuple[str, str]:
+    """(username, password) in clear, for the reseller to pass on; every reveal is audited."""
+    authorize(actor, reseller, Perm.CREDENTIALS_REVEAL)
+    account = ServiceAccount.objects.filter(reseller=reseller, pk=account_id).first()
+    if account is None:
+        raise NotFound("No such account.", code="account_not_found", param="account")
+    audit_record(actor=actor, reseller_id=reseller.pk, action="account.reveal_credentials",
+                 obj=account, now=now)
+    return account.username, crypto.decrypt(account.password_encrypted)
+
+
 def _renewal_window(
     account: ServiceAccount, *, months: int, policy: str, now: dt.datetime
 ) -> tuple[dt.datetime, dt.datetime]:
@@ -414,6 +534,45 @@ def account_renew(
         _renew_locked(account, reseller=reseller, actor=actor, months=months, cost=cost,
                       key=key, reference=reference, now=now)
     return RenewResult(account=account, queued=False, credits=cost)
+
+
+@dataclass(frozen=True)
+class BulkRenewResult:
+    renewed: list[RenewResult] = field(default_factory=list)
+    # Waiting in the pending queue for credits.
+    queued: list[RenewResult] = field(default_factory=list)
+    # Each refused account with the reason; nothing of it was written.
+    refused: list[tuple[ServiceAccount, DomainError]] = field(default_factory=list)
+
+
+def account_renew_many(
+    *,
+    actor: Actor,
+    reseller: Reseller,
+    account_ids: Iterable[int],
+    livemode: bool = True,
+    now: dt.datetime | None = None,
+) -> BulkRenewResult:
+    """Renew each of the reseller's accounts among `account_ids` by its renewal period.
+
+    Each renewal is its own transaction, as `account_renew` is: one account refused (its
+    state, a renewal already waiting) does not undo the others, and writes nothing itself.
+    Another reseller's ids, and ids of the other mode, are ignored.
+    """
+    authorize(actor, reseller, Perm.ACCOUNT_RENEW)
+    now = now or timezone.now()
+    result = BulkRenewResult()
+    accounts = (ServiceAccount.objects.filter(reseller=reseller, livemode=livemode,
+                                              pk__in=list(account_ids))
+                .select_related("subscriber", "plan").order_by("id"))
+    for account in accounts:
+        try:
+            renewal = account_renew(actor=actor, account=account, now=now)
+        except DomainError as error:
+            result.refused.append((account, error))
+            continue
+        (result.queued if renewal.queued else result.renewed).append(renewal)
+    return result
 
 
 def _renew_locked(

@@ -1,0 +1,67 @@
+"""The credit ledger page and its CSV export."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.utils import timezone
+
+from apps.accounts.permissions import Perm
+from apps.credits.selectors import LedgerFilter, credits_ledger
+from apps.notifications.selectors import reseller_settings_get
+from apps.subscriptions.sweep import credits_needed_within
+
+from .. import forms
+from ..access import Context, dashboard_view
+from ._common import _csv_response, _int, _page
+
+
+def _ledger_filter(form: forms.LedgerFilterForm) -> LedgerFilter:
+    if not form.is_valid():
+        return LedgerFilter()
+    data = form.cleaned_data
+
+    def at(day: dt.date | None, shift: int = 0) -> dt.datetime | None:
+        if day is None:
+            return None
+        return dt.datetime.combine(day + dt.timedelta(days=shift), dt.time(), tzinfo=dt.UTC)
+
+    return LedgerFilter(kind=data["kind"] or None, date_from=at(data["date_from"]),
+                        date_to=at(data["date_to"], 1))
+
+
+@dashboard_view(Perm.CREDITS_VIEW)
+def billing_view(request: HttpRequest, ctx: Context) -> HttpResponse:
+    form = forms.LedgerFilterForm(request.GET or None)
+    page = credits_ledger(ctx.reseller, actor=ctx.actor, filters=_ledger_filter(form),
+                          page=_int(request.GET.get("page")) or 1)
+    query = request.GET.copy()
+    query.pop("page", None)
+    return _page(request, ctx, "dashboard/billing.html", form=form, page=page,
+                 query=query.urlencode(),
+                 balance=type(ctx.reseller).objects.get(pk=ctx.reseller.pk).credit_balance,
+                 credit_floor=reseller_settings_get(ctx.reseller, actor=ctx.actor).credit_floor,
+                 due_7=credits_needed_within(ctx.reseller, now=timezone.now(), days=7),
+                 due_30=credits_needed_within(ctx.reseller, now=timezone.now(), days=30))
+
+
+@dashboard_view(Perm.CREDITS_VIEW)
+def ledger_csv_view(request: HttpRequest, ctx: Context) -> StreamingHttpResponse:
+    filters = _ledger_filter(forms.LedgerFilterForm(request.GET or None))
+    first = credits_ledger(ctx.reseller, actor=ctx.actor, filters=filters, page_size=500)
+
+    def rows() -> Iterator[list[Any]]:
+        yield ["id", "created_at", "kind", "delta", "balance_after", "reference", "reason",
+               "account", "actor"]
+        entries = first.paginator.object_list
+        assert isinstance(entries, QuerySet)  # noqa: S101 (narrowing for the type checker)
+        for entry in entries.iterator(chunk_size=1000):
+            yield [entry.pk, entry.created_at.isoformat(), entry.kind, entry.delta,
+                   entry.balance_after, entry.reference, entry.reason,
+                   entry.account.username if entry.account else "", entry.actor_label]
+
+    return _csv_response(rows(), "credit-ledger.csv")
