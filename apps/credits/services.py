@@ -25,6 +25,7 @@ from apps.core.currencies import validate_currency
 from apps.core.db import execute_prepared
 from apps.core.errors import IdempotencyKeyReused, InsufficientCredits, NotFound, ValidationError
 from apps.core.events import publish
+from apps.core.validation import whole_number
 
 from .models import CreditLedgerEntry, EntryKind
 
@@ -35,20 +36,13 @@ MAX_CREDITS_PER_ENTRY = 10_000_000
 
 
 def _validate_positive(amount: object, *, param: str = "amount") -> int:
-    # bool is an int in Python; True credits are not a thing.
-    if not isinstance(amount, int) or isinstance(amount, bool):
-        raise ValidationError("Credits are a whole number.", code="invalid_amount", param=param)
-    if amount <= 0:
-        raise ValidationError(
-            "Credits must be a positive whole number.", code="invalid_amount", param=param
-        )
-    if amount > MAX_CREDITS_PER_ENTRY:
-        raise ValidationError(
-            f"At most {MAX_CREDITS_PER_ENTRY} credits in one movement.",
-            code="invalid_amount",
-            param=param,
-        )
-    return amount
+    # Three messages, one code: what is wrong with the number says how to fix it.
+    whole_number(amount, field=param, minimum=None, code="invalid_amount",
+                 message="Credits are a whole number.")
+    whole_number(amount, field=param, minimum=1, code="invalid_amount",
+                 message="Credits must be a positive whole number.")
+    return whole_number(amount, field=param, maximum=MAX_CREDITS_PER_ENTRY, code="invalid_amount",
+                        message=f"At most {MAX_CREDITS_PER_ENTRY} credits in one movement.")
 
 
 def _validate_key(idempotency_key: object) -> str:
@@ -319,12 +313,8 @@ def credits_grant(
             param="reference",
         )
     if price_amount is not None:
-        if not isinstance(price_amount, int) or isinstance(price_amount, bool) or price_amount < 0:
-            raise ValidationError(
-                "The price is a whole number of minor units, zero or more.",
-                code="invalid_amount",
-                param="price_amount",
-            )
+        whole_number(price_amount, field="price_amount", minimum=0, code="invalid_amount",
+                     message="The price is a whole number of minor units, zero or more.")
         price_currency = validate_currency(price_currency, param="price_currency")
     elif price_currency:
         raise ValidationError(
@@ -438,12 +428,10 @@ def credits_adjust(
 ) -> CreditLedgerEntry:
     """A signed correction with a stated reason. It cannot take the balance below zero."""
     authorize_provider(actor, "credits.adjust")
-    if not isinstance(delta, int) or isinstance(delta, bool) or delta == 0:
-        raise ValidationError(
-            "An adjustment is a non-zero whole number of credits.",
-            code="invalid_amount",
-            param="delta",
-        )
+    message = "An adjustment is a non-zero whole number of credits."
+    if whole_number(delta, field="delta", minimum=None, code="invalid_amount",
+                    message=message) == 0:
+        raise ValidationError(message, code="invalid_amount", param="delta")
     _validate_positive(abs(delta), param="delta")
     idempotency_key = _validate_key(idempotency_key)
     if not isinstance(reason, str) or not reason.strip():

@@ -33,6 +33,7 @@ from apps.core.dates import zone_named
 from apps.core.db import fetch_one, insert_instance, insert_rows
 from apps.core.errors import ValidationError
 from apps.core.events import batch_for, memoized
+from apps.core.validation import whole_number
 
 from .models import (
     ESP_CHOICES,
@@ -97,9 +98,8 @@ def notification_settings_validate(values: dict[str, Any]) -> None:
             raise ValidationError(f"{sender!r} is not an email address.", code="invalid_email",
                                   param="sender_email") from None
     port = values.get("smtp_port", 587)
-    if not isinstance(port, int) or isinstance(port, bool) or not 1 <= port <= 65535:
-        raise ValidationError("The SMTP port is a whole number from 1 to 65535.",
-                              code="invalid_port", param="smtp_port")
+    whole_number(port, field="smtp_port", minimum=1, maximum=65535, code="invalid_port",
+                 message="The SMTP port is a whole number from 1 to 65535.")
     delivery = values.get("delivery", Delivery.NONE)
     if delivery not in Delivery.values:
         raise ValidationError(f"Delivery is one of {', '.join(Delivery.values)}.",

@@ -26,6 +26,7 @@ from apps.core.dates import add_months, whole_months_between
 from apps.core.db import fetch_one, insert_instance, update_instance
 from apps.core.errors import InsufficientCredits, NotFound, StateConflict, ValidationError
 from apps.core.events import memoized, publish, publishing_many, remember
+from apps.core.validation import whole_number
 from apps.credits.models import EntryKind
 from apps.credits.services import credits_deduct
 
@@ -69,9 +70,8 @@ class RenewResult:
 
 
 def _periods(plan: Plan, months: object) -> int:
-    if not isinstance(months, int) or isinstance(months, bool) or months < 1:
-        raise ValidationError("Months is a whole number of at least 1.", code="invalid_months",
-                              param="months")
+    months = whole_number(months, field="months", minimum=1, code="invalid_months",
+                          message="Months is a whole number of at least 1.")
     if months > MAX_MONTHS or months % plan.duration_months:
         raise ValidationError(
             f"The {plan.name} plan is sold in periods of {plan.duration_months} month(s), "
