@@ -211,7 +211,7 @@ def _outbox_flush(batch: OutboxBatch) -> None:
     constraint.
     """
     if batch.rows:
-        insert_rows(OutboxMessage, batch.rows, ignore_conflicts=True)
+        insert_rows(OutboxMessage, batch.rows, skip_conflict_on="outbox_dedupe_key")
         if any(row["status"] == OutboxStatus.QUEUED for row in batch.rows):
             _dispatch_due_on_commit()
 
@@ -265,7 +265,7 @@ def outbox_enqueue(
         batch.rows.append(row)
         return None
     message = OutboxMessage(**row)
-    if not insert_instance(message, ignore_conflicts=True):
+    if not insert_instance(message, skip_conflict_on="outbox_dedupe_key"):
         # This effect was written before (or by a concurrent transaction, which this one
         # waited for): the unique key is the truth.
         return OutboxMessage.objects.get(reseller=reseller, dedupe_key=dedupe_key)

@@ -621,7 +621,7 @@ def _remind_batch(run: _Run, reseller: Reseller,
                 {"reseller_id": reseller.pk, "account_id": pk, "period_expires_at": expires_at,
                  "offset_days": offset, "livemode": livemode, "created_at": run.now}
                 for pk, expires_at, livemode in due
-            ], ignore_conflicts=True, returning=("account_id",))}
+            ], skip_conflict_on="reminder_once_per_period_offset", returning=("account_id",))}
             _preload(reseller, ServiceAccount.objects.filter(
                 pk__in=inserted).select_related("subscriber").only(*PRELOAD_ACCOUNT_FIELDS))
             for pk, expires_at, livemode in due:

@@ -100,7 +100,7 @@ def subscriber_create(
     )
     # No savepoint inside the caller's transaction: a taken external id writes nothing.
     with transaction.atomic(savepoint=False):
-        created = insert_instance(subscriber, ignore_conflicts=True)
+        created = insert_instance(subscriber, skip_conflict_on="subscriber_external_id_unique")
         if created:
             audit_record(
                 actor=actor, reseller_id=reseller.pk, action="subscriber.create",
