@@ -14,6 +14,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from apps.accounts.models import Reseller
@@ -172,26 +173,28 @@ def _insert_moving_balance(
     prepared statement (an UPDATE ... RETURNING feeding the two INSERTs), so
     the reseller's row lock is held for one round trip and the commit.
     Elsewhere (SQLite, where writers are serialized anyway) the same writes go
-    one by one.
+    one by one through the ORM.
     """
     if connection.vendor == "postgresql":
         return _insert_moving_balance_in_one_statement(entry, audit, balance_field)
+    return _insert_moving_balance_by_orm(entry, audit, balance_field)
+
+
+def _insert_moving_balance_by_orm(
+    entry: CreditLedgerEntry, audit: AuditEntry, balance_field: str
+) -> int | None:
+    """The writes of _one_statement_sql, one by one; inside the caller's transaction."""
     used = CreditLedgerEntry.objects.filter(
         reseller_id=entry.reseller_id, idempotency_key=entry.idempotency_key
     )
     if used.exists():
         return None
-    table = Reseller._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f'UPDATE "{table}" SET "{balance_field}" = "{balance_field}" + %s '  # noqa: S608
-            f'WHERE "id" = %s AND "{balance_field}" + %s >= 0 RETURNING "{balance_field}"',
-            [entry.delta, entry.reseller_id, entry.delta],
-        )
-        row = cursor.fetchone()
-    if row is None:
+    balance = F(balance_field)
+    if not Reseller.objects.filter(pk=entry.reseller_id, **{f"{balance_field}__gte": -entry.delta}
+                                   ).update(**{balance_field: balance + entry.delta}):
         return None
-    entry.balance_after = int(row[0])
+    entry.balance_after = Reseller.objects.values_list(balance_field, flat=True).get(
+        pk=entry.reseller_id)
     entry.save()
     audit.object_id = str(entry.pk)
     audit.before = {"balance": entry.balance_after - entry.delta, "livemode": entry.livemode}

@@ -30,7 +30,7 @@ from apps.audit.services import audit_record, snapshot
 from apps.core import crypto
 from apps.core.actors import Actor
 from apps.core.dates import zone_named
-from apps.core.db import fetch_one, insert_instance, insert_rows
+from apps.core.db import insert_instance, insert_rows
 from apps.core.errors import ValidationError
 from apps.core.events import batch_for, memoized
 from apps.core.validation import whole_number
@@ -76,7 +76,7 @@ SETTINGS_FIELDS = [
 
 def notification_settings_for(reseller_id: int) -> NotificationSettings:
     """The reseller's settings row, or the defaults (nothing configured) when it has none."""
-    found: NotificationSettings | None = fetch_one(NotificationSettings, reseller_id=reseller_id)
+    found = NotificationSettings.objects.filter(reseller_id=reseller_id).first()
     return found or NotificationSettings(reseller_id=reseller_id)
 
 

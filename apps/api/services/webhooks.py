@@ -24,7 +24,7 @@ from apps.audit.services import audit_record, snapshot
 from apps.core import crypto
 from apps.core.actors import Actor
 from apps.core.catalogue import EVENT_TYPES, WEBHOOK_TYPES
-from apps.core.db import fetch, fetch_one
+from apps.core.db import fetch
 from apps.core.errors import StateConflict, ValidationError
 from apps.core.events import DomainEvent, memoized, recall
 from apps.subscriptions.models import ServiceAccount
@@ -155,7 +155,8 @@ MAX_RETRY_GAP = dt.timedelta(hours=6)
 
 def _account_object(account_id: int) -> dict[str, Any] | None:
     # The account as the publisher holds it (see events.remember), else as stored.
-    account = recall(("account", account_id)) or fetch_one(ServiceAccount, id=account_id)
+    account = (recall(("account", account_id))
+               or ServiceAccount.objects.filter(pk=account_id).first())
     if account is None:
         return None
     return {
