@@ -212,6 +212,9 @@ ENTRY_FIELDS = _insertable(CreditLedgerEntry, ("balance_after",))
 AUDIT_FIELDS = _insertable(AuditEntry, ("object_id", "before", "after"))
 
 
+# Hand-written because bench/credits.py measured it (fe0c67a: planning the three-part CTE
+# cost more than running it, so it is prepared on the server). tests/credits/
+# test_one_statement.py proves it writes what _insert_moving_balance_by_orm writes.
 @cache
 def _one_statement_sql(balance_field: str) -> str:
     """The balance move, the ledger row and the audit row as one statement (built once).

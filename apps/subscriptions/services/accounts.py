@@ -165,6 +165,7 @@ def plan_for_sale(reseller_id: int, plan_id: int) -> Plan:
     Read once per `publishing_many` block (an API request reads it before the
     subscriber, and account_create again).
     """
+    # Prepared on PostgreSQL: part of the create path bench/api.py measured (b3ac8b6).
     plan: Plan | None = memoized(("plan", plan_id), lambda: fetch_one(Plan, id=plan_id))
     if plan is None or plan.reseller_id != reseller_id:
         raise NotFound("No such plan.", code="plan_not_found", param="plan")
@@ -301,6 +302,7 @@ def _activate(
     account.starts_at = now
     account.expires_at = add_months(now, months)
     account.status_changed_at = now
+    # Prepared on PostgreSQL: every API create activates (bench/api.py, b3ac8b6).
     update_instance(account, ["status", "pending_reason", "starts_at", "expires_at",
                               "status_changed_at", "updated_at"])
     _event(account, action=EventAction.ACTIVATE, actor=actor, now=now, from_status=from_status,
