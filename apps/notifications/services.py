@@ -265,6 +265,8 @@ def outbox_enqueue(
         batch.rows.append(row)
         return None
     message = OutboxMessage(**row)
+    # A prepared insert and no savepoint: the welcome email of every API create
+    # (bench/api.py, b3ac8b6).
     if not insert_instance(message, skip_conflict_on="outbox_dedupe_key"):
         # This effect was written before (or by a concurrent transaction, which this one
         # waited for): the unique key is the truth.

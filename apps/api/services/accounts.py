@@ -30,6 +30,7 @@ def _find_or_create_subscriber(
     mine = Subscriber.objects.filter(reseller=reseller, livemode=livemode)
     found: Subscriber | None
     if external_id:
+        # Prepared on PostgreSQL: every create asks (bench/api.py, b3ac8b6).
         found = fetch_one(Subscriber, reseller_id=reseller.pk, livemode=livemode,
                           external_id=external_id)
         if found is not None:

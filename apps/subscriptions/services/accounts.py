@@ -130,6 +130,7 @@ def _event(
         reason=reason,
         data=data or {},
     )
+    # Prepared on PostgreSQL: two per API create (bench/api.py, b3ac8b6).
     insert_instance(event)
     publish(PUBLISHED_EVENTS[EventAction(action)].event(
         reseller_id=account.reseller_id, livemode=account.livemode,
