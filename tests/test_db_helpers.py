@@ -30,7 +30,7 @@ def test_insert_instance_sets_the_key_and_the_automatic_times(reseller):
 def test_a_conflict_is_skipped_and_the_transaction_goes_on(reseller):
     Subscriber.objects.create(reseller=reseller, name="First", external_id="ext-1")
     again = Subscriber(reseller=reseller, name="Second", external_id="ext-1")
-    assert insert_instance(again, ignore_conflicts=True) is False
+    assert insert_instance(again, skip_conflict_on="subscriber_external_id_unique") is False
     assert again.pk is None
     # No failed statement: the same transaction keeps working without a savepoint.
     assert Subscriber.objects.filter(external_id="ext-1").get().name == "First"
@@ -42,6 +42,24 @@ def test_a_conflict_raises_unless_asked_to_skip(reseller):
     Subscriber.objects.create(reseller=reseller, name="First", external_id="ext-1")
     with pytest.raises(IntegrityError), transaction.atomic():
         insert_instance(Subscriber(reseller=reseller, name="Second", external_id="ext-1"))
+
+
+def test_only_the_named_constraint_is_skipped(reseller):
+    from django.db import IntegrityError, transaction
+
+    first = Subscriber.objects.create(reseller=reseller, name="First", external_id="ext-1")
+    # A free external id but a taken primary key: that is not the conflict asked for.
+    for external_id in ("ext-2", None):
+        with pytest.raises(IntegrityError), transaction.atomic():
+            insert_instance(Subscriber(pk=first.pk, reseller=reseller, name="Second",
+                                       external_id=external_id),
+                            skip_conflict_on="subscriber_external_id_unique")
+    assert list(Subscriber.objects.values_list("name", flat=True)) == ["First"]
+
+
+def test_a_constraint_that_is_not_the_models_is_refused(reseller):
+    with pytest.raises(LookupError):
+        insert_instance(Subscriber(reseller=reseller, name="Ana"), skip_conflict_on="no_such")
 
 
 def test_update_instance_writes_the_named_fields_only(active_account):

@@ -45,12 +45,12 @@ def test_conflicts_are_skipped_and_only_new_rows_returned(reseller, active_accou
     first = insert_rows(ReminderLog, [
         {"reseller_id": reseller.pk, "account_id": active_account.pk, "period_expires_at": period,
          "offset_days": 3, "livemode": True, "created_at": NOW}
-    ], ignore_conflicts=True, returning=("offset_days",))
+    ], skip_conflict_on="reminder_once_per_period_offset", returning=("offset_days",))
     again = insert_rows(ReminderLog, [
         {"reseller_id": reseller.pk, "account_id": active_account.pk, "period_expires_at": period,
          "offset_days": offset, "livemode": True, "created_at": NOW + dt.timedelta(hours=1)}
         for offset in (3, 1)
-    ], ignore_conflicts=True, returning=("offset_days",))
+    ], skip_conflict_on="reminder_once_per_period_offset", returning=("offset_days",))
     assert first == [(3,)] and again == [(1,)]
     assert ReminderLog.objects.filter(account=active_account).count() == 2
 

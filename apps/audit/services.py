@@ -7,7 +7,7 @@ from django.db import models
 from django.utils import timezone
 
 from apps.core.actors import Actor
-from apps.core.db import insert_instance, insert_rows
+from apps.core.db import insert_rows
 
 from .models import AuditEntry
 
@@ -34,7 +34,7 @@ def audit_record(
         after=after,
         ip=actor.ip,
     )
-    insert_instance(entry)
+    entry.save()
     return entry
 
 

@@ -9,8 +9,9 @@ from functools import cache
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import IntegrityError, connection, transaction
-from django.db.models import DateTimeField, JSONField, Model
+from django.db import connection
+from django.db.models import DateTimeField, JSONField, Model, UniqueConstraint
+from django.db.models.sql.query import Query
 
 
 def execute_prepared(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
@@ -107,47 +108,77 @@ def fetch_one(model: type[Model], **equals: Any) -> Any:
 
 
 @cache
-def _insert_sql(model: type[Model], columns: tuple[str, ...], ignore_conflicts: bool) -> str:
+def conflict_clause(model: type[Model], constraint_name: str) -> str:
+    """`ON CONFLICT (<columns>) [WHERE <condition>] DO NOTHING` for one unique constraint.
+
+    Naming the constraint's columns (and, for a partial one, its condition)
+    skips only a row that breaks that constraint: a row that breaks another
+    (the primary key, another unique key) still raises IntegrityError instead
+    of being taken for the expected duplicate. PostgreSQL and SQLite both take
+    this form; `ON CONFLICT ON CONSTRAINT` would not find a partial unique index.
+    """
+    found = [c for c in model._meta.constraints
+             if isinstance(c, UniqueConstraint) and c.name == constraint_name]
+    if not found or not found[0].fields:
+        raise LookupError(f"{model.__name__} has no unique constraint {constraint_name!r} "
+                          "over fields.")
+    constraint = found[0]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(str(model._meta.get_field(name).column))  # type: ignore[union-attr]
+                        for name in constraint.fields)
+    where = ""
+    if constraint.condition is not None:
+        query = Query(model=model, alias_cols=False)
+        sql, params = query.build_where(constraint.condition).as_sql(
+            query.get_compiler(connection=connection), connection)
+        if params:
+            raise LookupError(f"{constraint_name}'s condition takes parameters.")
+        where = f" WHERE {sql}"
+    return f" ON CONFLICT ({columns}){where} DO NOTHING"
+
+
+@cache
+def _insert_sql(model: type[Model], columns: tuple[str, ...], conflict: str | None) -> str:
     quote = connection.ops.quote_name
     meta = model._meta
     return (
         f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(c) for c in columns)}) "  # noqa: S608
         f"VALUES ({', '.join(['%s'] * len(columns))})"
-        + (" ON CONFLICT DO NOTHING" if ignore_conflicts else "")
+        + (conflict_clause(model, conflict) if conflict else "")
         + f" RETURNING {quote(str(meta.pk.column))}"
     )
 
 
-def insert_instance(obj: Model, *, ignore_conflicts: bool = False) -> bool:
+def insert_instance(obj: Model, *, skip_conflict_on: str | None = None) -> bool:
     """obj.save(force_insert=True) for a new row, without compiling a query: True if inserted.
 
-    On PostgreSQL one prepared INSERT per model (a save() compiles its query
-    every time). Fields' pre_save runs (auto_now and auto_now_add set their
-    times) and the primary key comes back into `obj`. With `ignore_conflicts`
-    a row that breaks a unique constraint is not written and False comes
-    back, with no error and so no savepoint needed to go on in the
-    transaction. No signals and no save() override run: for rows that have
-    none.
+    Kept for the API's account create, which bench/api.py measured (b3ac8b6,
+    README's API benchmark: 34.5 creates/s before, 84.9 with prepared inserts
+    and reads and no savepoint per conflict): on PostgreSQL one prepared
+    INSERT per model (a save() compiles its query every time); on SQLite the
+    same statement, not prepared. Fields' pre_save runs (auto_now and
+    auto_now_add set their times) and the primary key comes back into `obj`.
+    With `skip_conflict_on`, the name of one of the model's unique constraints,
+    a row that breaks that constraint is not written and False comes back,
+    with no error and so no savepoint needed to go on in the transaction; a
+    row that breaks any other still raises IntegrityError. No signals and no
+    save() override run: for rows that have none (or none that matter here).
     """
     model = type(obj)
     meta = model._meta
-    if connection.vendor != "postgresql":
-        try:
-            with transaction.atomic():
-                model._default_manager.bulk_create([obj])
-        except IntegrityError:
-            if not ignore_conflicts:
-                raise
-            return False
-    else:
-        fields = [f for f in meta.concrete_fields
-                  if not (f.primary_key and getattr(obj, f.attname) is None)]
-        values = [f.get_db_prep_save(f.pre_save(obj, add=True), connection) for f in fields]
-        sql = _insert_sql(model, tuple(str(f.column) for f in fields), ignore_conflicts)
+    fields = [f for f in meta.concrete_fields
+              if not (f.primary_key and getattr(obj, f.attname) is None)]
+    values = [f.get_db_prep_save(f.pre_save(obj, add=True), connection) for f in fields]
+    sql = _insert_sql(model, tuple(str(f.column) for f in fields), skip_conflict_on)
+    if connection.vendor == "postgresql":
         returned = execute_prepared(sql, values)
-        if not returned:
-            return False
-        setattr(obj, meta.pk.attname, returned[0][0])
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, values)
+            returned = cursor.fetchall()
+    if not returned:
+        return False
+    setattr(obj, meta.pk.attname, returned[0][0])
     obj._state.adding = False
     obj._state.db = connection.alias
     return True
@@ -188,10 +219,16 @@ def insert_rows(
     model: type[Model],
     rows: Sequence[Mapping[str, Any]],
     *,
-    ignore_conflicts: bool = False,
+    skip_conflict_on: str | None = None,
     returning: Sequence[str] = (),
 ) -> list[tuple[Any, ...]]:
     """Insert many rows given as {attname: value}; the `returning` columns of those inserted.
+
+    Kept for the sweep's batches and audit_record_many, which bench/sweep.py
+    measured (dde2b09: a 500-row outbox batch 43 ms through bulk_create's
+    literals, 22 ms this way; README's sweep benchmark: 2,930 to 3,786 items/s
+    at 1,000,000 accounts). tests/test_insert_rows.py proves it stores what
+    the ORM would.
 
     On PostgreSQL it is one statement however many rows: the rows go as one
     JSON document that `json_populate_recordset` turns back into rows of the
@@ -200,9 +237,10 @@ def insert_rows(
     (in C) rather than a literal per value. Values are what the column stores
     (ids for foreign keys, aware datetimes, JSON as Python data); a column a
     row leaves out gets the field's default. Elsewhere (SQLite) it is the
-    ORM's bulk_create, or insert_instance row by row when conflicts are
-    ignored and columns asked back. Returned rows come in no promised order:
-    return a column that tells them apart.
+    ORM's bulk_create, or insert_instance row by row when conflicts on
+    `skip_conflict_on` (a unique constraint's name, see conflict_clause) are
+    skipped. Returned rows come in no promised order: return a column that
+    tells them apart.
     """
     if not rows:
         return []
@@ -210,13 +248,12 @@ def insert_rows(
     fields = [f for f in model._meta.concrete_fields if not f.primary_key or f.attname in given]
     if connection.vendor != "postgresql":
         objs = [model(**row) for row in rows]
-        if ignore_conflicts and returning:
-            # bulk_create ignoring conflicts hands back every row given, inserted or not.
-            made = [obj for obj in objs if insert_instance(obj, ignore_conflicts=True)]
+        if skip_conflict_on:
+            # bulk_create can only ignore every conflict (INSERT OR IGNORE), and hands back
+            # every row given, inserted or not.
+            made = [obj for obj in objs if insert_instance(obj, skip_conflict_on=skip_conflict_on)]
         else:
-            made = model._default_manager.bulk_create(
-                objs, ignore_conflicts=ignore_conflicts, batch_size=500
-            )
+            made = model._default_manager.bulk_create(objs, batch_size=500)
         return [tuple(getattr(obj, name) for name in returning) for obj in made]
     for field in fields:
         if isinstance(field, JSONField) and field.encoder not in (None, DjangoJSONEncoder):
@@ -243,8 +280,8 @@ def insert_rows(
         f"INSERT INTO {table} ({columns}) SELECT {columns} "  # noqa: S608
         f"FROM json_populate_recordset(NULL::{table}, %s::json)"
     )
-    if ignore_conflicts:
-        sql += " ON CONFLICT DO NOTHING"
+    if skip_conflict_on:
+        sql += conflict_clause(model, skip_conflict_on)
     if returning:
         returned = [str(model._meta.get_field(name).column) for name in returning]  # type: ignore[union-attr]
         sql += " RETURNING " + ", ".join(quote(column) for column in returned)

@@ -21,7 +21,6 @@ from django.utils import timezone
 
 from apps.core import crypto
 from apps.core.dates import zone_named
-from apps.core.db import fetch_one
 from apps.core.errors import ValidationError
 from apps.core.events import memoized
 
@@ -138,8 +137,7 @@ def _sources(reseller_id: int, event: str) -> tuple[str, str, str]:
     """The reseller's subject, text and HTML sources for the event, else the default ones."""
 
     def find() -> tuple[str, str, str]:
-        override: NotificationTemplate | None = fetch_one(
-            NotificationTemplate, reseller_id=reseller_id, event=event)
+        override = NotificationTemplate.objects.filter(reseller_id=reseller_id, event=event).first()
         if override is not None:
             return override.subject, override.text, override.html
         subject, text = default_template_sources(event)

@@ -163,3 +163,20 @@ def test_rate_limit_gives_429_with_retry_after(reseller: Reseller, settings: obj
     counters = redis.keys(f"*api-rate:{key.pk}:*")
     assert counters
     assert all(0 < redis.ttl(counter) <= 120 for counter in counters)
+
+
+def test_the_prepared_key_lookup_reads_what_the_orm_reads(reseller: Reseller) -> None:
+    from django.forms.models import model_to_dict
+
+    from apps.api.authentication import _key_by_hash
+
+    key, raw = api_key_create(actor=SYSTEM, reseller=reseller, name="WHMCS", mode="live",
+                              scopes=["accounts:read", "plans:read"], allowed_ips=["10.0.0.0/8"],
+                              expires_at=timezone.now() + dt.timedelta(days=3))
+    found = _key_by_hash(hash_key(raw))
+    orm = ApiKey.objects.select_related("reseller").get(pk=key.pk)
+    assert found is not None
+    fields = [f.attname for f in ApiKey._meta.concrete_fields]
+    assert {n: getattr(found, n) for n in fields} == {n: getattr(orm, n) for n in fields}
+    assert model_to_dict(found.reseller) == model_to_dict(orm.reseller)
+    assert _key_by_hash(hash_key(raw + "x")) is None

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection
 
 from apps.audit.models import AuditEntry
 from apps.core.errors import NotFound, PermissionDenied, ValidationError
@@ -69,6 +69,20 @@ def test_usernames_are_unique_per_reseller_not_across(reseller, plan) -> None:
     account, _ = account_create(actor=SYSTEM, subscriber=SubscriberFactory.create(
         reseller=other), plan=PlanFactory.create(reseller=other), username="maria.tv", now=NOW)
     assert account.username == "maria.tv"
+
+
+def test_another_unique_violation_is_its_own_error_not_a_taken_username(reseller, plan,
+                                                                        subscriber) -> None:
+    # A stand-in for any other unique key an account row may break (this test's
+    # transaction drops it again): only account_username_unique means "taken".
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE UNIQUE INDEX test_one_account_per_subscriber "
+                       "ON subscriptions_serviceaccount (subscriber_id)")
+    grant(reseller, 5)
+    account_create(actor=SYSTEM, subscriber=subscriber, plan=plan, username="first.one", now=NOW)
+    with pytest.raises(IntegrityError, match="test_one_account_per_subscriber"):
+        account_create(actor=SYSTEM, subscriber=subscriber, plan=plan, username="free.name",
+                       now=NOW)
 
 
 @pytest.mark.parametrize("username", ["ab", "Has Space", "UPPER", "-lead", "x" * 41, "ñandú"])

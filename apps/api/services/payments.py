@@ -15,6 +15,7 @@ from apps.core.actors import Actor
 from apps.core.currencies import validate_currency
 from apps.core.errors import NotFound, StateConflict, ValidationError
 from apps.core.events import DomainEvent, publish
+from apps.core.validation import whole_number
 from apps.subscriptions.models import ServiceAccount
 from apps.subscriptions.services import (
     RenewResult,
@@ -54,9 +55,8 @@ def payment_record(
     authorize(actor, reseller, Perm.ACCOUNT_RENEW)
     now = now or timezone.now()
     validate_currency(currency)
-    if not isinstance(amount, int) or isinstance(amount, bool) or amount < 1:
-        raise ValidationError("The amount is a whole number of minor units, at least 1.",
-                              code="invalid_amount", param="amount")
+    whole_number(amount, field="amount", minimum=1, code="invalid_amount",
+                 message="The amount is a whole number of minor units, at least 1.")
     reference = (reference or "").strip()
     if not reference or len(reference) > 200:
         raise ValidationError("A payment reference has 1 to 200 characters.", code="required",

@@ -24,7 +24,7 @@ from apps.audit.services import audit_record, snapshot
 from apps.core import crypto
 from apps.core.actors import Actor
 from apps.core.catalogue import EVENT_TYPES, WEBHOOK_TYPES
-from apps.core.db import fetch, fetch_one
+from apps.core.db import fetch
 from apps.core.errors import StateConflict, ValidationError
 from apps.core.events import DomainEvent, memoized, recall
 from apps.subscriptions.models import ServiceAccount
@@ -157,7 +157,8 @@ MAX_RETRY_GAP = dt.timedelta(hours=6)
 def _account_object(account_id: int) -> dict[str, Any] | None:
     # The account as the publisher holds it (see events.remember), else as stored; the
     # object the API answers with (timestamps as strings, so the encoder keeps microseconds).
-    account = recall(("account", account_id)) or fetch_one(ServiceAccount, id=account_id)
+    account = (recall(("account", account_id))
+               or ServiceAccount.objects.filter(pk=account_id).first())
     return None if account is None else account_object(account)
 
 
@@ -168,6 +169,9 @@ def webhook_consume(event: DomainEvent) -> None:
     if event_type is None or name is None:
         return
     # A reseller has a handful of endpoints: filter their events here (works on SQLite too).
+    # A prepared read: it runs in every API account create, which bench/api.py measured
+    # (b3ac8b6, README's API benchmark: 34.5 to 84.9 creates/s with the create path's
+    # prepared inserts and reads).
     active = memoized(
         ("webhook_endpoints", event.reseller_id, event.livemode),
         lambda: fetch(

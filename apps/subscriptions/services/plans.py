@@ -10,6 +10,7 @@ from apps.audit.services import audit_record, snapshot
 from apps.core.actors import Actor
 from apps.core.currencies import validate_currency
 from apps.core.errors import StateConflict, ValidationError
+from apps.core.validation import whole_number
 
 from ..models import (
     Plan,
@@ -26,27 +27,17 @@ def _validate_prices(prices: dict[str, int]) -> dict[str, int]:
     clean: dict[str, int] = {}
     for currency, amount in prices.items():
         validate_currency(currency, param="prices")
-        if not isinstance(amount, int) or isinstance(amount, bool) or amount < 0:
-            raise ValidationError(
-                f"The {currency} price is a whole number of minor units, zero or more.",
-                code="invalid_amount",
-                param="prices",
-            )
-        clean[currency] = amount
+        clean[currency] = whole_number(
+            amount, field="prices", minimum=0, code="invalid_amount",
+            message=f"The {currency} price is a whole number of minor units, zero or more.",
+        )
     return clean
 
 
-def _whole_at_least_one(value: object, name: str) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ValidationError(
-            f"{name} is a whole number of at least 1.", code="invalid_amount", param=name
-        )
-    return value
-
-
 def _validate_plan_numbers(duration_months: object, credit_cost: object) -> None:
-    _whole_at_least_one(credit_cost, "credit_cost")
-    if _whole_at_least_one(duration_months, "duration_months") > MAX_MONTHS:
+    whole_number(credit_cost, field="credit_cost", minimum=1, code="invalid_amount")
+    if whole_number(duration_months, field="duration_months", minimum=1,
+                    code="invalid_amount") > MAX_MONTHS:
         raise ValidationError(
             f"A plan lasts at most {MAX_MONTHS} months.", code="invalid_amount",
             param="duration_months",

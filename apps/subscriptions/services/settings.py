@@ -8,6 +8,7 @@ form and the dashboard show one page of settings.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import zoneinfo
 from typing import Any
 
@@ -20,6 +21,7 @@ from apps.accounts.permissions import Perm, authorize
 from apps.audit.services import audit_record, snapshot
 from apps.core.actors import Actor
 from apps.core.errors import ValidationError
+from apps.core.validation import whole_number
 
 from ..models import MAX_REMINDER_OFFSET_DAYS, SubscriptionSettings
 
@@ -34,10 +36,8 @@ MAX_DAYS = 3650
 
 
 def _whole(value: object, name: str, *, low: int, high: int, what: str) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-        raise ValidationError(f"{what} is a whole number from {low} to {high}.",
-                              code="invalid", param=name)
-    return value
+    return whole_number(value, field=name, minimum=low, maximum=high,
+                        message=f"{what} is a whole number from {low} to {high}.")
 
 
 def parse_offsets(value: object) -> list[int]:
@@ -51,17 +51,16 @@ def parse_offsets(value: object) -> list[int]:
         items = [value]
     offsets = set()
     for item in items:
-        try:
-            number = int(str(item)) if not isinstance(item, bool) else -1
-        except ValueError:
-            number = -1
-        if str(item).strip() != str(number) or not 0 <= number <= MAX_REMINDER_OFFSET_DAYS:
-            raise ValidationError(
-                f"Reminder offsets are whole days from 0 to {MAX_REMINDER_OFFSET_DAYS}; "
-                f"{item!r} is not.",
-                code="invalid_offset", param="reminder_offsets",
-            )
-        offsets.add(number)
+        # A form gives text: digits as they are written, no sign, no leading zero.
+        number = item
+        if isinstance(item, str) and re.fullmatch(r"0|[1-9][0-9]*", item.strip()):
+            number = int(item.strip())
+        offsets.add(whole_number(
+            number, field="reminder_offsets", minimum=0, maximum=MAX_REMINDER_OFFSET_DAYS,
+            code="invalid_offset",
+            message=f"Reminder offsets are whole days from 0 to {MAX_REMINDER_OFFSET_DAYS}; "
+                    f"{item!r} is not.",
+        ))
     return sorted(offsets, reverse=True)
 
 

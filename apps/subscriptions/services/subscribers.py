@@ -98,9 +98,10 @@ def subscriber_create(
         external_id=external_id,
         livemode=livemode,
     )
-    # No savepoint inside the caller's transaction: a taken external id writes nothing.
+    # No savepoint inside the caller's transaction: a taken external id writes nothing
+    # (the API's create path, measured by bench/api.py, b3ac8b6).
     with transaction.atomic(savepoint=False):
-        created = insert_instance(subscriber, ignore_conflicts=True)
+        created = insert_instance(subscriber, skip_conflict_on="subscriber_external_id_unique")
         if created:
             audit_record(
                 actor=actor, reseller_id=reseller.pk, action="subscriber.create",
