@@ -25,7 +25,7 @@ from apps.accounts.permissions import Perm
 from apps.accounts.selectors import audit_entries, staff_of
 from apps.accounts.services import reseller_update, staff_remove, staff_set_role
 from apps.api import services as api_services
-from apps.api.models import ApiKey, ExternalPayment, WebhookDelivery, WebhookEndpoint
+from apps.api.models import ApiKey, WebhookDelivery, WebhookEndpoint
 from apps.core.currencies import format_minor
 from apps.core.errors import DomainError
 from apps.credits.selectors import LedgerFilter, credits_ledger
@@ -47,6 +47,8 @@ from apps.notifications.services import (
     notification_settings_update,
     notification_template_save,
 )
+from apps.payments.selectors import external_payments
+from apps.payments.services import account_set_renewal_source
 from apps.subscriptions import selectors as subs
 from apps.subscriptions import services as subs_services
 from apps.subscriptions.models import (
@@ -57,7 +59,7 @@ from apps.subscriptions.models import (
     Subscriber,
 )
 from apps.subscriptions.selectors import QueueReason
-from apps.subscriptions.services import account_set_renewal_source, subscription_settings_update
+from apps.subscriptions.services import subscription_settings_update
 from apps.subscriptions.sweep import credits_needed_within
 
 from . import forms
@@ -328,9 +330,8 @@ def _subscriber_context(ctx: Context, subscriber: Subscriber, request: HttpReque
     if ctx.can(Perm.CREDITS_VIEW):
         payments = [
             (p, format_minor(p.amount, p.currency)) for p in
-            ExternalPayment.objects.filter(reseller=ctx.reseller, livemode=True,
-                                           account_id__in=[a.pk for a in accounts])
-            .select_related("account").order_by("-paid_at", "-id")[:50]
+            external_payments(ctx.reseller, actor=ctx.actor,
+                              account_ids=[a.pk for a in accounts])[:50]
         ]
     return {
         "subscriber": subscriber,

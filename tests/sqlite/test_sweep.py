@@ -16,12 +16,9 @@ from apps.core.dates import add_months
 from apps.credits.models import CreditLedgerEntry
 from apps.notifications.models import OutboxMessage
 from apps.notifications.services import notification_settings_update, outbox_deliver_due
+from apps.payments.services import account_set_renewal_source
 from apps.subscriptions.models import ReminderLog, ServiceAccount
-from apps.subscriptions.services import (
-    account_create,
-    account_set_renewal_source,
-    subscription_settings_update,
-)
+from apps.subscriptions.services import account_create, subscription_settings_update
 from apps.subscriptions.sweep import sweep
 from tests.conftest import NOW, SYSTEM, grant
 from tests.factories import SubscriberFactory

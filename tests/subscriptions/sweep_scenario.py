@@ -9,6 +9,7 @@ from apps.accounts.models import Reseller
 from apps.core.dates import add_months
 from apps.credits.models import CreditLedgerEntry
 from apps.notifications.models import OutboxMessage
+from apps.payments.services import account_set_renewal_source
 from apps.subscriptions.models import (
     AccountEvent,
     ReminderLog,
@@ -18,7 +19,6 @@ from apps.subscriptions.models import (
 from apps.subscriptions.services import (
     account_create,
     account_expire,
-    account_set_renewal_source,
     account_suspend,
     subscription_settings_update,
 )

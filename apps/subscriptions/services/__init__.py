@@ -31,14 +31,14 @@ from .accounts import (
 )
 from .pending import pending_queue_drain
 from .plans import MAX_MONTHS, plan_archive, plan_create, plan_delete, plan_update
-from .settings import account_set_renewal_source, subscription_settings_update
+from .settings import subscription_settings_update
 from .subscribers import SUBSCRIBER_FIELDS, subscriber_create, subscriber_update
 
 __all__ = [
     "ACCOUNT_AUDIT_FIELDS", "MAX_MONTHS", "PUBLISHED_EVENTS", "SUBSCRIBER_FIELDS",
     "RenewResult", "account_activate", "account_change_plan", "account_create",
     "account_expire", "account_renew", "account_reset_password", "account_set_auto_renew",
-    "account_set_renewal_source", "account_suspend", "account_terminate", "account_unsuspend",
+    "account_suspend", "account_terminate", "account_unsuspend",
     "credits_for", "pending_queue_drain", "plan_archive", "plan_create", "plan_delete",
     "plan_for_sale", "plan_update", "subscriber_create", "subscriber_update",
     "subscription_settings_update",

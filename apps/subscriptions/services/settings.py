@@ -145,28 +145,3 @@ def subscription_settings_update(
         audit_record(actor=actor, reseller_id=reseller.pk, action="subscriptions.settings",
                      obj=config, before=before, after=merged, now=now)
     return config
-
-
-def account_set_renewal_source(
-    *, actor: Actor, account: Any, source: str, now: dt.datetime | None = None
-) -> Any:
-    """Who collects at auto-renewal: a source with a collector (external, complimentary, ...)."""
-    from ..collectors import collector_paths
-    from ..models import ServiceAccount
-
-    authorize(actor, account.reseller_id, Perm.ACCOUNT_AUTO_RENEW)
-    if source not in collector_paths():
-        raise ValidationError(
-            f"The renewal source is one of {', '.join(sorted(collector_paths()))}.",
-            code="invalid_renewal_source", param="renewal_source",
-        )
-    with transaction.atomic():
-        locked = ServiceAccount.objects.select_for_update().get(pk=account.pk)
-        before = {"renewal_source": locked.renewal_source}
-        locked.renewal_source = source
-        locked.save(update_fields=["renewal_source", "updated_at"])
-        audit_record(actor=actor, reseller_id=locked.reseller_id,
-                     action="account.set_renewal_source", obj=locked, before=before,
-                     after={"renewal_source": source}, now=now)
-    account.renewal_source = source
-    return locked
