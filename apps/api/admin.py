@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import ApiKey, ExternalPayment, WebhookDelivery, WebhookEndpoint
+from .models import ApiKey, WebhookDelivery, WebhookEndpoint
 
 
 @admin.register(ApiKey)
@@ -25,7 +25,3 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     list_display = ["event_type", "endpoint", "status", "attempts", "last_status_code"]
     list_filter = ["status", "event_type"]
 
-
-@admin.register(ExternalPayment)
-class ExternalPaymentAdmin(admin.ModelAdmin):
-    list_display = ["reference", "reseller", "account", "amount", "currency", "paid_at"]

@@ -1,4 +1,4 @@
-"""API keys, idempotency records, outside payments and outbound webhooks."""
+"""API keys, idempotency records and outbound webhooks."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
 
-from apps.core.currencies import CURRENCY_CHOICES
 from apps.core.models import AppendOnlyModel
 
 
@@ -86,34 +85,6 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.method} {self.path} [{self.key}]"
-
-
-class ExternalPayment(models.Model):
-    """A payment taken outside the panel (WHMCS, a bank transfer) that renewed an account."""
-
-    reseller = models.ForeignKey("accounts.Reseller", on_delete=models.PROTECT, related_name="+")
-    account = models.ForeignKey(
-        "subscriptions.ServiceAccount", on_delete=models.PROTECT, related_name="+"
-    )
-    livemode = models.BooleanField(default=True)
-    amount = models.BigIntegerField(help_text="Minor units of the currency.")
-    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
-    reference = models.CharField(max_length=200)
-    paid_at = models.DateTimeField()
-    created_at = models.DateTimeField()
-    api_key = models.ForeignKey(ApiKey, on_delete=models.PROTECT, null=True, related_name="+")
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["reseller", "livemode", "reference"], name="external_payment_reference"
-            ),
-            models.CheckConstraint(condition=Q(amount__gt=0), name="external_payment_amount"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.reference}: {self.amount} {self.currency}"
 
 
 

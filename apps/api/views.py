@@ -20,6 +20,7 @@ from apps.core.db import execute_prepared
 from apps.core.errors import NotFound
 from apps.credits.models import CreditLedgerEntry
 from apps.credits.selectors import credits_balance
+from apps.payments.services import payment_record
 from apps.subscriptions import selectors as subs
 from apps.subscriptions import services as subs_services
 from apps.subscriptions.models import ServiceAccount
@@ -405,7 +406,7 @@ class PaymentsView(ApiView):
                           "reference": "WHMCS-INV-1001", "paid_at": "2026-03-10T11:58:00Z"})
     def post(self, request: Request) -> Response:
         data = self.valid(s.PaymentIn, request.data)
-        result = services.payment_record(
+        result = payment_record(
             actor=self.actor, reseller=self.reseller, livemode=self.livemode,
             account_id=data["account"], amount=data["amount"], currency=data["currency"],
             reference=data["reference"], paid_at=data["paid_at"], api_key=self.key,

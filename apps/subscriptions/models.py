@@ -139,7 +139,7 @@ class ServiceAccount(models.Model):
     status_changed_at = models.DateTimeField()
     auto_renew = models.BooleanField(default=True)
     renewal_period_months = models.PositiveSmallIntegerField(default=1)
-    # Who collects the subscriber's money at auto-renewal (apps.subscriptions.collectors):
+    # Who collects the subscriber's money at auto-renewal (apps.payments.collectors):
     # `external` (a billing system renews through the API) or `complimentary`.
     renewal_source = models.CharField(max_length=30, default="external")
     livemode = models.BooleanField(default=True)

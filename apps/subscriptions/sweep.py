@@ -1,17 +1,25 @@
 """The renewal sweep: every time-driven step of the account lifecycle, in order.
 
-    1. auto-renewal of accounts whose renewal lead time has come (and dunning)
-    2. expiry: active past `expires_at` -> grace
-    3. grace over -> suspended
-    4. suspended for the configured days -> terminated
-    5. renewal reminders at each offset
-    6. credit-floor alerts
+    1. auto-renewal of accounts whose renewal lead time has come (apps.payments)
+    2. dunning: the failed-payment rules (apps.payments)
+    3. expiry: active past `expires_at` -> grace
+    4. grace over -> suspended
+    5. suspended for the configured days -> terminated
+    6. renewal reminders at each offset
+    7. credit-floor alerts
+
+The steps are listed in settings.SWEEP_STEPS as dotted paths, so the steps
+that live in other apps (payments) reach the sweep without this app importing
+them. A step is `step(run, reseller, config)`; what it may use of the sweep is
+public here: `SweepRun` (now, dry_run, batch_size, report; `count`, `each`,
+`item`, `attempt`), `id_batches`, `transition` and the system `ACTOR`.
 
 It takes `now`, so tests and operators can move time. Candidates are read
 from indexes (status, expiry), so its cost grows with the accounts due, not
 with all accounts. Expiry, suspension, termination and reminders go
 set-based, a batch (up to 500) per transaction; auto-renewals and the
-failed-payment rules go one account per transaction through the services.
+failed-payment rules go one account per transaction through the services
+(an auto-renewal's collection runs before that transaction, with no lock held).
 Either way the reseller row is locked first (the one lock order of
 services.py), then the accounts with `skip_locked`, so an account someone
 else is changing is left for the next run; a batch that fails is redone one
@@ -35,7 +43,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
-from functools import partial
+from functools import cache, partial
 from typing import Any, TypeVar
 
 from django.conf import settings
@@ -43,6 +51,7 @@ from django.db import IntegrityError, connection, connections, transaction
 from django.db.models import Exists, F, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from apps.accounts.models import Reseller
 from apps.audit.services import audit_record_many
@@ -54,12 +63,9 @@ from apps.core.errors import DomainError
 from apps.core.events import DomainEvent, memoized, publish, publishing_many, remember
 
 from . import services, states
-from .collectors import collector_for, sources_renewing_here
 from .models import (
     AccountEvent,
     AccountStatus,
-    DunningCase,
-    DunningStatus,
     EventAction,
     OperationStatus,
     PendingOperation,
@@ -80,6 +86,8 @@ DAY = dt.timedelta(days=1)
 
 Progress = Callable[[str], None]
 T = TypeVar("T")
+# What `work` returns: the report counter to bump (None: nothing to count).
+Work = Callable[[ServiceAccount], str | None]
 
 
 @dataclass
@@ -166,7 +174,7 @@ def _chunks(items: list[T], size: int) -> list[list[T]]:
     return [items[start:start + size] for start in range(0, len(items), size)]
 
 
-def _batches(query: QuerySet[ServiceAccount], batch_size: int) -> list[list[int]]:
+def id_batches(query: QuerySet[ServiceAccount], batch_size: int) -> list[list[int]]:
     """Ids of the candidates, in (expires_at, id) order, in batches.
 
     The ids are read in one query, before any batch changes them: paging the
@@ -179,7 +187,9 @@ def _batches(query: QuerySet[ServiceAccount], batch_size: int) -> list[list[int]
 
 
 @dataclass
-class _Run:
+class SweepRun:
+    """One sweep's time, mode and report, and how a step does its work on them."""
+
     now: dt.datetime
     report: SweepReport
     dry_run: bool
@@ -238,35 +248,57 @@ class _Run:
         if failures:
             raise failures[0]
 
-    def item(self, reseller_id: int, account_id: int, work: Callable[[ServiceAccount], str | None],
-             *, expect: Q) -> None:
-        """One account in its own transaction; `work` returns the report counter to bump."""
+    def attempt(self, account_id: int, work: Callable[[], str | None]) -> None:
+        """`work` for one account, with its outcome counted.
+
+        `work` returns the report counter to bump; a domain error counts as skipped
+        (the account is not in a state for it), any other error is reported and
+        costs only this account.
+        """
         try:
-            with transaction.atomic():
-                Reseller.objects.select_for_update().only("pk").get(pk=reseller_id)
-                account = (
-                    ServiceAccount.objects.select_for_update(skip_locked=True, of=("self",))
-                    .filter(expect, pk=account_id)
-                    .select_related("plan", "next_plan", "subscriber")
-                    .first()
-                )
-                if account is None:
-                    # Someone else holds it, or it moved on since we read it.
-                    self.count("skipped")
-                    return
-                counter = work(account)
+            counter = work()
         except DomainError as error:
             self.count("skipped")
             logger.info("sweep: account %s skipped: %s", account_id, error)
             return
         except Exception as error:
             self.count("errors")
-            message = f"account {account_id}: {type(error).__name__}: {error}"
-            self.report.error_messages.append(message[:500])
+            self.error(f"account {account_id}: {type(error).__name__}: {error}")
             logger.exception("sweep: account %s failed", account_id)
             return
         if counter:
             self.count(counter)
+
+    def error(self, message: str) -> None:
+        """A message for the report's errors (the caller counts it)."""
+        with self.lock:
+            self.report.error_messages.append(message[:500])
+
+    def item(self, reseller_id: int, account_id: int, work: Work, *, expect: Q,
+             skip_locked: bool = True) -> None:
+        """One account in its own transaction; `work` returns the report counter to bump.
+
+        The reseller row is locked first (the one lock order), then the account if
+        it still matches `expect`. With `skip_locked` an account someone else holds
+        is left for the next run; without it, the work waits for it (a step that
+        already took the subscriber's money must not leave it unapplied).
+        """
+        def locked() -> str | None:
+            with transaction.atomic():
+                Reseller.objects.select_for_update().only("pk").get(pk=reseller_id)
+                account = (
+                    ServiceAccount.objects.select_for_update(skip_locked=skip_locked,
+                                                             of=("self",))
+                    .filter(expect, pk=account_id)
+                    .select_related("plan", "next_plan", "subscriber")
+                    .first()
+                )
+                if account is None:
+                    # Someone else holds it, or it moved on since we read it.
+                    return "skipped"
+                return work(account)
+
+        self.attempt(account_id, locked)
 
 
 def _accounts(reseller: Reseller, statuses: list[str]) -> QuerySet[ServiceAccount]:
@@ -317,7 +349,7 @@ def _lock_reseller_shared(reseller_id: int) -> None:
 
 
 def _transition_batch(
-    run: _Run,
+    run: SweepRun,
     reseller: Reseller,
     ids: list[int],
     *,
@@ -325,7 +357,7 @@ def _transition_batch(
     expect: Q,
     reason: str,
     counter: str,
-    fallback: Callable[[ServiceAccount], str | None],
+    fallback: Work,
 ) -> None:
     """The set-based twin of services._simple_transition, for a batch of due accounts.
 
@@ -400,9 +432,11 @@ def _transition_batch(
     run.count(counter, len(accounts))
 
 
-def _transition(
+def transition(
     service: Callable[..., ServiceAccount], counter: str, now: dt.datetime, **kwargs: Any
-) -> Callable[[ServiceAccount], str | None]:
+) -> Work:
+    """Work for `SweepRun.item`: the service on the locked account, as the sweep's actor."""
+
     def work(account: ServiceAccount) -> str | None:
         service(actor=ACTOR, account=account, now=now, **kwargs)
         return counter
@@ -410,159 +444,31 @@ def _transition(
     return work
 
 
-def _step_auto_renew(run: _Run, reseller: Reseller, config: SubscriptionSettings) -> None:
-    sources = sources_renewing_here()
-    if not sources:
-        return
-    waiting = PendingOperation.objects.filter(account=OuterRef("pk"),
-                                              status=OperationStatus.WAITING)
-    tried_today = DunningCase.objects.filter(
-        account=OuterRef("pk"), period_expires_at=OuterRef("expires_at"),
-        last_attempt_at__gt=run.now - DAY,
-    )
-    candidates = (
-        ServiceAccount.objects.filter(reseller=reseller, auto_renew=True)
-        # Spelled as the partial index's condition, so that PostgreSQL uses it.
-        .exclude(renewal_source="external")
-        .filter(status__in=[AccountStatus.ACTIVE, AccountStatus.GRACE],
-                renewal_source__in=sources,
-                expires_at__lte=run.now + dt.timedelta(days=config.renewal_lead_days))
-        .exclude(Exists(waiting))
-        .exclude(Exists(tried_today))
-    )
-    if run.dry_run:
-        run.report.renewed += candidates.count()
-        return
-
-    def renew(account: ServiceAccount) -> str | None:
-        collector = collector_for(account.renewal_source)
-        if collector is None or not collector.renews_here or account.expires_at is None:
-            return None
-        period = account.expires_at
-        key = f"sweep:{period.isoformat()}"
-        collection = collector.collect(account, months=account.renewal_period_months,
-                                       idempotency_key=f"renewal:{account.pk}:{key}")
-        if not collection.ok:
-            return _payment_failed(run, account, period, collection.error)
-        result = services.account_renew(actor=ACTOR, account=account, idempotency_key=key,
-                                        reference=collection.reference, now=run.now)
-        DunningCase.objects.filter(account=account, status=DunningStatus.OPEN).update(
-            status=DunningStatus.RESOLVED, closed_at=run.now
-        )
-        if collection.amount > 0:
-            from apps.core.currencies import format_minor
-
-            publish(DomainEvent(
-                name="account.payment_received", reseller_id=account.reseller_id,
-                livemode=account.livemode,
-                payload={"account_id": account.pk, "now": run.now.isoformat(),
-                         "dedupe_key": f"receipt:{account.pk}:{period.isoformat()}",
-                         "amount": collection.amount, "currency": collection.currency,
-                         "amount_display": format_minor(collection.amount, collection.currency)},
-            ))
-        return "renewal_queued" if result.queued else "renewed"
-
-    for ids in _batches(candidates, run.batch_size):
-        for account_id in ids:
-            run.item(reseller.pk, account_id, renew,
-                     expect=Q(status__in=[AccountStatus.ACTIVE, AccountStatus.GRACE],
-                              auto_renew=True))
-
-
-def _payment_failed(run: _Run, account: ServiceAccount, period: dt.datetime, error: str) -> str:
-    case = DunningCase.objects.filter(account=account, period_expires_at=period).first()
-    if case is None:
-        case = DunningCase.objects.create(
-            reseller_id=account.reseller_id, account=account, livemode=account.livemode,
-            period_expires_at=period, opened_at=run.now, last_attempt_at=run.now,
-            last_error=error,
-        )
-        publish(DomainEvent(
-            name="account.payment_failed", reseller_id=account.reseller_id,
-            livemode=account.livemode,
-            payload={"account_id": account.pk, "now": run.now.isoformat(), "error": error,
-                     "dedupe_key": f"dunning:{case.pk}:failed"},
-        ))
-    else:
-        DunningCase.objects.filter(pk=case.pk).update(
-            attempts=F("attempts") + 1, last_attempt_at=run.now, last_error=error
-        )
-    return "payment_failed"
-
-
-def _step_dunning(run: _Run, reseller: Reseller, config: SubscriptionSettings) -> None:
-    cases = list(
-        DunningCase.objects.filter(reseller=reseller, status=DunningStatus.OPEN)
-        .select_related("account").order_by("opened_at", "pk")
-    )
-    for case in cases:
-        account = case.account
-        if run.dry_run:
-            continue
-        if account.expires_at is not None and account.expires_at > case.period_expires_at:
-            # Renewed some other way (the API, the dashboard): nothing left to chase.
-            DunningCase.objects.filter(pk=case.pk, status=DunningStatus.OPEN).update(
-                status=DunningStatus.RESOLVED, closed_at=run.now)
-            continue
-        age = run.now - case.opened_at
-        if age >= dt.timedelta(days=config.dunning_terminate_days):
-            def terminate(acc: ServiceAccount, case: DunningCase = case) -> str | None:
-                services.account_terminate(actor=ACTOR, account=acc, reason="payment failed",
-                                           now=run.now)
-                DunningCase.objects.filter(pk=case.pk).update(status=DunningStatus.CLOSED,
-                                                              closed_at=run.now)
-                return "dunning_terminated"
-
-            run.item(reseller.pk, account.pk, terminate,
-                     expect=~Q(status=AccountStatus.TERMINATED))
-            continue
-        if age >= dt.timedelta(days=config.dunning_suspend_days) and account.status in (
-            AccountStatus.ACTIVE, AccountStatus.GRACE
-        ):
-            run.item(reseller.pk, account.pk,
-                     _transition(services.account_suspend, "dunning_suspended", run.now,
-                                 reason="payment failed"),
-                     expect=Q(status__in=[AccountStatus.ACTIVE, AccountStatus.GRACE]))
-        if age >= dt.timedelta(days=config.dunning_reminder_days) and case.reminded_at is None:
-            with transaction.atomic():
-                if DunningCase.objects.filter(pk=case.pk, reminded_at__isnull=True).update(
-                    reminded_at=run.now
-                ):
-                    publish(DomainEvent(
-                        name="account.payment_failed", reseller_id=account.reseller_id,
-                        livemode=account.livemode,
-                        payload={"account_id": account.pk, "now": run.now.isoformat(),
-                                 "error": case.last_error,
-                                 "dedupe_key": f"dunning:{case.pk}:reminder"},
-                    ))
-                    run.report.dunning_reminders += 1
-
-
-def _step_expire(run: _Run, reseller: Reseller, config: SubscriptionSettings) -> None:
+def step_expire(run: SweepRun, reseller: Reseller, config: SubscriptionSettings) -> None:
     candidates = _accounts(reseller, [AccountStatus.ACTIVE]).filter(expires_at__lte=run.now)
     if run.dry_run:
         run.report.expired += candidates.count()
         return
-    run.each(_batches(candidates, run.batch_size), lambda ids: _transition_batch(
+    run.each(id_batches(candidates, run.batch_size), lambda ids: _transition_batch(
         run, reseller, ids, action="expire", reason="expired", counter="expired",
         expect=Q(status=AccountStatus.ACTIVE, expires_at__lte=run.now),
-        fallback=_transition(services.account_expire, "expired", run.now)))
+        fallback=transition(services.account_expire, "expired", run.now)))
 
 
-def _step_grace_over(run: _Run, reseller: Reseller, config: SubscriptionSettings) -> None:
+def step_grace_over(run: SweepRun, reseller: Reseller, config: SubscriptionSettings) -> None:
     cutoff = run.now - dt.timedelta(hours=config.grace_hours)
     candidates = _accounts(reseller, [AccountStatus.GRACE]).filter(expires_at__lte=cutoff)
     if run.dry_run:
         run.report.suspended += candidates.count()
         return
-    run.each(_batches(candidates, run.batch_size), lambda ids: _transition_batch(
+    run.each(id_batches(candidates, run.batch_size), lambda ids: _transition_batch(
         run, reseller, ids, action="suspend", reason="grace period over", counter="suspended",
         expect=Q(status=AccountStatus.GRACE, expires_at__lte=cutoff),
-        fallback=_transition(services.account_suspend, "suspended", run.now,
+        fallback=transition(services.account_suspend, "suspended", run.now,
                              reason="grace period over")))
 
 
-def _step_terminate(run: _Run, reseller: Reseller, config: SubscriptionSettings) -> None:
+def step_terminate(run: SweepRun, reseller: Reseller, config: SubscriptionSettings) -> None:
     cutoff = run.now - dt.timedelta(days=config.termination_after_days)
     candidates = _accounts(reseller, [AccountStatus.SUSPENDED]).filter(
         status_changed_at__lte=cutoff
@@ -571,14 +477,14 @@ def _step_terminate(run: _Run, reseller: Reseller, config: SubscriptionSettings)
         run.report.terminated += candidates.count()
         return
     reason = f"suspended for {config.termination_after_days} days"
-    run.each(_batches(candidates, run.batch_size), lambda ids: _transition_batch(
+    run.each(id_batches(candidates, run.batch_size), lambda ids: _transition_batch(
         run, reseller, ids, action="terminate", reason=reason, counter="terminated",
         expect=Q(status=AccountStatus.SUSPENDED, status_changed_at__lte=cutoff),
-        fallback=_transition(services.account_terminate, "terminated", run.now,
+        fallback=transition(services.account_terminate, "terminated", run.now,
                              reason=reason)))
 
 
-def _step_reminders(run: _Run, reseller: Reseller, config: SubscriptionSettings) -> None:
+def step_reminders(run: SweepRun, reseller: Reseller, config: SubscriptionSettings) -> None:
     zone = zone_named(reseller.timezone)
     today = run.now.astimezone(zone).date()
     offsets = sorted({int(d) for d in config.reminder_offsets or []}, reverse=True)
@@ -607,12 +513,12 @@ def _step_reminders(run: _Run, reseller: Reseller, config: SubscriptionSettings)
 
 def _reminder_batches(candidates: QuerySet[ServiceAccount],
                       batch_size: int) -> list[list[tuple[int, dt.datetime | None, bool]]]:
-    """As _batches, with each account's expiry and mode."""
+    """As id_batches, with each account's expiry and mode."""
     return _chunks(list(candidates.order_by("expires_at", "pk").values_list(
         "pk", "expires_at", "livemode")), batch_size)
 
 
-def _remind_batch(run: _Run, reseller: Reseller,
+def _remind_batch(run: SweepRun, reseller: Reseller,
                   rows: list[tuple[int, dt.datetime | None, bool]], offset: int) -> None:
     """A batch of reminders in one transaction; one by one if the batch fails."""
     due = [(pk, expires_at, livemode) for pk, expires_at, livemode in rows
@@ -652,7 +558,7 @@ def _reminder_due(reseller: Reseller, account_id: int, expires_at: dt.datetime, 
     )
 
 
-def _remind(run: _Run, reseller: Reseller, account_id: int, expires_at: dt.datetime,
+def _remind(run: SweepRun, reseller: Reseller, account_id: int, expires_at: dt.datetime,
             livemode: bool, offset: int) -> None:
     try:
         with transaction.atomic():
@@ -687,7 +593,7 @@ def credits_needed_within(reseller: Reseller, *, now: dt.datetime, days: int) ->
     return int(total or 0)
 
 
-def _step_credit_floor(run: _Run, reseller: Reseller, config: SubscriptionSettings) -> None:
+def step_credit_floor(run: SweepRun, reseller: Reseller, config: SubscriptionSettings) -> None:
     if config.pk is None:
         return
     balance = Reseller.objects.values_list("credit_balance", flat=True).get(pk=reseller.pk)
@@ -722,15 +628,17 @@ def _step_credit_floor(run: _Run, reseller: Reseller, config: SubscriptionSettin
     run.report.credit_floor_alerts += 1
 
 
-STEPS = [
-    ("auto-renewal", _step_auto_renew),
-    ("dunning", _step_dunning),
-    ("expiry", _step_expire),
-    ("grace over", _step_grace_over),
-    ("termination", _step_terminate),
-    ("reminders", _step_reminders),
-    ("credit floor", _step_credit_floor),
-]
+Step = Callable[[SweepRun, Reseller, SubscriptionSettings], None]
+
+
+@cache
+def _load_steps(paths: tuple[tuple[str, str], ...]) -> list[tuple[str, Step]]:
+    return [(label, import_string(path)) for label, path in paths]
+
+
+def sweep_steps() -> list[tuple[str, Step]]:
+    """The steps of settings.SWEEP_STEPS, in their order: (label, step)."""
+    return _load_steps(tuple((label, path) for label, path in settings.SWEEP_STEPS))
 
 
 def sweep(
@@ -745,7 +653,7 @@ def sweep(
     now = now or timezone.now()
     started = time.monotonic()
     report = SweepReport(dry_run=dry_run)
-    run = _Run(now=now, report=report, dry_run=dry_run, batch_size=batch_size, progress=progress)
+    run = SweepRun(now=now, report=report, dry_run=dry_run, batch_size=batch_size, progress=progress)
     with sweep_lock() as acquired:
         if not acquired:
             report.locked_out = True
@@ -756,7 +664,7 @@ def sweep(
             resellers = resellers.filter(slug=reseller_slug)
         for reseller in resellers:
             config = subscription_settings_for(reseller)
-            for name, step in STEPS:
+            for name, step in sweep_steps():
                 step(run, reseller, config)
                 run.tell(f"{reseller.slug}: {name} done ({report.items} items so far)")
             report.resellers += 1

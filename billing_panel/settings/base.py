@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI's files, served by us: nothing from a CDN
     "apps.api",
+    "apps.payments",
     "apps.crm",
     "apps.dashboard",
     "apps.notifications",
@@ -183,6 +184,18 @@ DOMAIN_EVENT_CONSUMERS: list[str] = [
 # Lifecycle automation (issue 3). Collectors beyond `external` and
 # `complimentary`, by renewal source: {"wallet": "apps.payments.collectors.Wallet"}.
 RENEWAL_COLLECTORS: dict[str, str] = {}
+# The renewal sweep's steps, in the order they run: (label, dotted path of
+# step(run, reseller, config)). The payments steps come first; listing them here
+# keeps apps.subscriptions from importing apps.payments.
+SWEEP_STEPS: list[tuple[str, str]] = [
+    ("auto-renewal", "apps.payments.steps.step_auto_renew"),
+    ("dunning", "apps.payments.steps.step_dunning"),
+    ("expiry", "apps.subscriptions.sweep.step_expire"),
+    ("grace over", "apps.subscriptions.sweep.step_grace_over"),
+    ("termination", "apps.subscriptions.sweep.step_terminate"),
+    ("reminders", "apps.subscriptions.sweep.step_reminders"),
+    ("credit floor", "apps.subscriptions.sweep.step_credit_floor"),
+]
 # Queue a delivery task when an outbox row commits (off: only the sweep's
 # delivery pass sends, every SWEEP_INTERVAL_MINUTES).
 NOTIFICATIONS_DISPATCH = env.bool("NOTIFICATIONS_DISPATCH", default=True)

@@ -9,7 +9,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from apps.accounts.models import Reseller
-from apps.api.models import ExternalPayment
+from apps.payments.models import ExternalPayment
 from apps.subscriptions.models import Plan, ServiceAccount, Subscriber
 from apps.subscriptions.services import account_create
 

@@ -452,7 +452,7 @@ def test_new_pages_speak_spanish(world, signed_in):
 
 
 def test_subscriber_page_lists_payments_recorded_through_the_api(world, signed_in):
-    from apps.api.services import payment_record
+    from apps.payments.services import payment_record
 
     grant(world.reseller, 5)
     payment_record(actor=SYSTEM, reseller=world.reseller, livemode=True,

@@ -12,13 +12,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from apps.accounts.permissions import Perm
-from apps.api.models import ExternalPayment
 from apps.core.currencies import format_minor
 from apps.core.errors import DomainError
 from apps.credits.selectors import LedgerFilter, credits_ledger
 from apps.crm import selectors as crm_selectors
 from apps.crm import services as crm
 from apps.notifications.selectors import outbox_list
+from apps.payments.selectors import external_payments
 from apps.subscriptions import selectors as subs
 from apps.subscriptions import services as subs_services
 from apps.subscriptions.models import AccountEvent, Subscriber
@@ -60,9 +60,8 @@ def _subscriber_context(ctx: Context, subscriber: Subscriber, request: HttpReque
     if ctx.can(Perm.CREDITS_VIEW):
         payments = [
             (p, format_minor(p.amount, p.currency)) for p in
-            ExternalPayment.objects.filter(reseller=ctx.reseller, livemode=True,
-                                           account_id__in=[a.pk for a in accounts])
-            .select_related("account").order_by("-paid_at", "-id")[:50]
+            external_payments(ctx.reseller, actor=ctx.actor,
+                              account_ids=[a.pk for a in accounts])[:50]
         ]
     return {
         "subscriber": subscriber,

@@ -12,6 +12,7 @@ import re
 import zoneinfo
 from typing import Any
 
+from django.conf import settings as django_settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.db import transaction
@@ -146,17 +147,28 @@ def subscription_settings_update(
     return config
 
 
+# The collectors the payments app ships (apps.payments.collectors.DEFAULT_COLLECTORS);
+# settings.RENEWAL_COLLECTORS adds more by name. Named here so that the account's setting
+# is checked without the lifecycle importing the payments layer above it.
+BUILT_IN_RENEWAL_SOURCES = ("external", "complimentary")
+
+
+def renewal_sources() -> list[str]:
+    """The names an account's renewal_source may take: a collector for each."""
+    return sorted({*BUILT_IN_RENEWAL_SOURCES,
+                   *getattr(django_settings, "RENEWAL_COLLECTORS", {})})
+
+
 def account_set_renewal_source(
     *, actor: Actor, account: Any, source: str, now: dt.datetime | None = None
 ) -> Any:
     """Who collects at auto-renewal: a source with a collector (external, complimentary, ...)."""
-    from ..collectors import collector_paths
     from ..models import ServiceAccount
 
     authorize(actor, account.reseller_id, Perm.ACCOUNT_AUTO_RENEW)
-    if source not in collector_paths():
+    if source not in renewal_sources():
         raise ValidationError(
-            f"The renewal source is one of {', '.join(sorted(collector_paths()))}.",
+            f"The renewal source is one of {', '.join(renewal_sources())}.",
             code="invalid_renewal_source", param="renewal_source",
         )
     with transaction.atomic():

@@ -2,7 +2,7 @@
 
 One collector per renewal source (`ServiceAccount.renewal_source`). This
 module ships two; more (wallet, card) are added to settings.RENEWAL_COLLECTORS
-as dotted paths, without touching the sweep.
+as dotted paths, without touching the sweep (apps.payments.steps calls them).
 
 - `external`: an outside billing system (WHMCS) renews through the API. The
   sweep collects nothing and renews nothing: the account just runs to its
@@ -11,7 +11,10 @@ as dotted paths, without touching the sweep.
   charged to the subscriber.
 
 A collector is idempotent under its key: the sweep passes the same key for
-the same account and period on every retry.
+the same account and period on every retry, so a retry finds the first charge
+instead of making a second. The sweep calls `collect` with no transaction open
+and no row locked (a card collector talks to Stripe), and renews afterwards in
+a short transaction of its own.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from typing import Protocol
 from django.conf import settings
 from django.utils.module_loading import import_string
 
-from .models import ServiceAccount
+from apps.subscriptions.models import ServiceAccount
 
 
 @dataclass(frozen=True)
@@ -59,8 +62,8 @@ class ComplimentaryCollector:
 
 
 DEFAULT_COLLECTORS = {
-    "external": "apps.subscriptions.collectors.ExternalCollector",
-    "complimentary": "apps.subscriptions.collectors.ComplimentaryCollector",
+    "external": "apps.payments.collectors.ExternalCollector",
+    "complimentary": "apps.payments.collectors.ComplimentaryCollector",
 }
 
 
