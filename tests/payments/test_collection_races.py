@@ -109,7 +109,7 @@ def test_money_taken_for_an_account_that_cannot_renew_is_reported_for_a_refund(d
     assert "9.99 EUR" in report.error_messages[0]
     entry = AuditEntry.objects.get(action="payment.unapplied")
     assert (entry.reseller_id, entry.object_id) == (reseller.pk, str(account.pk))
-    assert entry.after["reference"] == "pay_orphan"
+    assert entry.after is not None and entry.after["reference"] == "pay_orphan"
     assert not CreditLedgerEntry.objects.filter(account=account,
                                                 kind=EntryKind.RENEWAL).exists()
     # Terminated: not a candidate again, so it is not charged twice.
