@@ -8,6 +8,7 @@ test-results/.
 
 from __future__ import annotations
 
+import functools
 import gettext
 import os
 import re
@@ -18,6 +19,8 @@ import pytest
 from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.urls import URLPattern, reverse
+from playwright.sync_api import ConsoleMessage
+from playwright.sync_api import Error as PlaywrightError
 
 from apps.accounts.models import Reseller
 from apps.core.currencies import MINOR_UNITS
@@ -135,6 +138,15 @@ def test_every_dashboard_page_is_walked_or_has_a_reason_not_to_be(world, signed_
     assert unlisted == [], f"add these dashboard pages to the walk or to SKIPPED: {unlisted}"
 
 
+def _console_error(seen: list[str], message: ConsoleMessage) -> None:
+    if message.type == "error":
+        seen.append(message.text)
+
+
+def _page_error(seen: list[str], error: PlaywrightError) -> None:
+    seen.append(str(error))
+
+
 def _untranslated(text: str, messages: dict[str, str]) -> list[str]:
     lines = {line.strip() for line in text.splitlines() if line.strip()}
     found = []
@@ -152,7 +164,6 @@ def _untranslated(text: str, messages: dict[str, str]) -> list[str]:
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
 def test_every_page_in_both_languages_at_desktop_and_phone_width(live_server, settings) -> None:
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import sync_playwright
 
     settings.SESSION_COOKIE_SECURE = False
@@ -173,9 +184,8 @@ def test_every_page_in_both_languages_at_desktop_and_phone_width(live_server, se
                                           extra_http_headers={"Accept-Language": language})
             page = context.new_page()
             page.set_default_timeout(15_000)
-            page.on("console", lambda m, seen=errors: seen.append(m.text)
-                    if m.type == "error" else None)
-            page.on("pageerror", lambda e, seen=errors: seen.append(str(e)))
+            page.on("console", functools.partial(_console_error, errors))
+            page.on("pageerror", functools.partial(_page_error, errors))
             page.goto(live_server.url + reverse("dashboard:signin"))
             page.locator("input[name=email], input[name=username]").first.fill("owner@demo.example")
             page.locator("input[type=password]").first.fill("demo-panel-2026")
