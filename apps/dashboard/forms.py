@@ -135,9 +135,9 @@ class PlanForm(forms.Form):
     credit_cost = forms.IntegerField(label=_("Credits per period"), min_value=1, initial=1)
     is_trial = forms.BooleanField(label=_("Trial"), required=False)
     add_currency = forms.ChoiceField(label=_("Add a price in"), required=False)
-    add_price = forms.CharField(label=_("Price per period"), required=False, max_length=40,
-                                widget=forms.TextInput(attrs={"inputmode": "decimal",
-                                                              "autocomplete": "off", "size": 12}))
+    add_price = forms.CharField(
+        label=_("Price per period in that currency"), required=False, max_length=40,
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off", "size": 12}))
 
     def __init__(self, *args: Any, base_currency: str, prices: dict[str, int] | None = None,
                  **kwargs: Any) -> None:
