@@ -10,9 +10,12 @@ from django.utils.translation import pgettext_lazy
 
 from apps.accounts.models import ReactivationPolicy, Role
 from apps.core.catalogue import WEBHOOK_TYPES
+from apps.core.currencies import MINOR_UNITS
 from apps.core.errors import DomainError
 from apps.credits.models import EntryKind
 from apps.crm.models import Channel
+
+from .fields import MoneyField
 
 
 def translated(choices: list[tuple[str, str]]) -> list[tuple[str, Any]]:
@@ -131,8 +134,81 @@ class PlanForm(forms.Form):
                                          max_value=120, initial=1)
     credit_cost = forms.IntegerField(label=_("Credits per period"), min_value=1, initial=1)
     is_trial = forms.BooleanField(label=_("Trial"), required=False)
-    price = forms.IntegerField(label=_("Price per period, in minor units (cents)"),
-                               min_value=0, required=False)
+    add_currency = forms.ChoiceField(label=_("Add a price in"), required=False)
+    add_price = forms.CharField(
+        label=_("Price per period in that currency"), required=False, max_length=40,
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off", "size": 12}))
+
+    def __init__(self, *args: Any, base_currency: str, prices: dict[str, int] | None = None,
+                 **kwargs: Any) -> None:
+        """One price field per currency the plan has (and the base one), a Remove box for each
+        price that exists, and a row to add a currency; cleaned_data["prices"] is the new set."""
+        super().__init__(*args, **kwargs)
+        self.base_currency = base_currency
+        self.priced = dict(prices or {})
+        self.currencies = sorted({*self.priced, base_currency},
+                                 key=lambda c: (c != base_currency, c))
+        for currency in self.currencies:
+            label = (_("Price per period in %(currency)s (base currency)")
+                     if currency == base_currency else _("Price per period in %(currency)s"))
+            self.fields[f"price_{currency}"] = MoneyField(
+                currency=currency, label=label % {"currency": currency}, required=False,
+                initial=self.priced.get(currency))
+            if currency in self.priced:
+                self.fields[f"remove_{currency}"] = forms.BooleanField(
+                    label=_("Remove the %(currency)s price") % {"currency": currency},
+                    required=False)
+        self.fields["add_currency"].choices = add_currency_choices(  # type: ignore[attr-defined]
+            exclude=self.currencies)
+        self.order_fields([*(n for n in self.fields if n not in ("add_currency", "add_price")),
+                           "add_currency", "add_price"])
+
+    def plan_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in ("name", "tier", "duration_months", "credit_cost",
+                                        "is_trial")]
+
+    def price_rows(self) -> list[dict[str, Any]]:
+        return [{"currency": c, "is_base": c == self.base_currency, "price": self[f"price_{c}"],
+                 "remove": self[f"remove_{c}"] if c in self.priced else None}
+                for c in self.currencies]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        prices: dict[str, int] = {}
+        for currency in self.currencies:
+            name = f"price_{currency}"
+            if data.get(f"remove_{currency}") or name in self.errors:
+                continue
+            if data.get(name) is not None:
+                prices[currency] = data[name]
+            elif currency in self.priced:
+                self.add_error(name, _("Enter the %(currency)s price, or tick Remove.")
+                               % {"currency": currency})
+        added, text = data.get("add_currency") or "", (data.get("add_price") or "").strip()
+        if added and text:
+            try:
+                prices[added] = MoneyField(currency=added).clean(text)
+            except forms.ValidationError as error:
+                self.add_error("add_price", error)
+        elif added:
+            self.add_error("add_price", _("Enter the price in %(currency)s.")
+                           % {"currency": added})
+        elif text:
+            self.add_error("add_currency", _("Choose the currency of this price."))
+        data["prices"] = prices
+        return data
+
+
+# Offered first when adding a price; every other ISO 4217 currency follows.
+COMMON_CURRENCIES = ["EUR", "USD", "GBP", "CHF", "CAD", "AUD", "MXN", "BRL", "ARS", "COP",
+                     "CLP", "JPY"]
+
+
+def add_currency_choices(*, exclude: list[str]) -> list[tuple[Any, Any]]:
+    common = [c for c in COMMON_CURRENCIES if c not in exclude]
+    others = [c for c in sorted(MINOR_UNITS) if c not in exclude and c not in common]
+    return [("", "—"), (_("Common currencies"), [(c, c) for c in common]),
+            (_("Other currencies"), [(c, c) for c in others])]
 
 
 class LedgerFilterForm(forms.Form):

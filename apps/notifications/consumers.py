@@ -17,6 +17,7 @@ from apps.accounts.models import Reseller
 from apps.core import catalogue, crypto
 from apps.core.dates import zone_named
 from apps.core.events import DomainEvent, memoized, recall
+from apps.core.money import money_format
 from apps.subscriptions.models import AccountEvent, ServiceAccount, SubscriptionSettings
 
 from .models import Event
@@ -122,7 +123,11 @@ def on_domain_event(event: DomainEvent) -> None:
     elif kind == Event.PAYMENT_FAILED:
         context["error"] = catalogue.ACCOUNT_PAYMENT_FAILED.read(event).error
     elif kind == Event.PAYMENT_RECEIPT:
-        context["amount"] = catalogue.ACCOUNT_PAYMENT_RECEIVED.read(event).amount_display
+        received = catalogue.ACCOUNT_PAYMENT_RECEIVED.read(event)
+        # The figures, so that the amount is formatted in the email's language when it is
+        # rendered (rendering.with_amount); `amount` as of now for the subject.
+        context.update(amount_minor=received.amount, currency=received.currency,
+                       amount=money_format(received.amount, received.currency))
     outbox_enqueue(
         reseller=reseller, livemode=account.livemode, event=kind,
         dedupe_key=f"{kind}:{key}", recipient=_recipient(account, reseller), context=context,

@@ -20,9 +20,11 @@ from django.template.loader import get_template
 from django.utils import timezone
 
 from apps.core import crypto
+from apps.core.currencies import MINOR_UNITS
 from apps.core.dates import zone_named
 from apps.core.errors import ValidationError
 from apps.core.events import memoized
+from apps.core.money import money_format
 
 from .models import Event, NotificationTemplate
 
@@ -47,7 +49,11 @@ CONTEXT_DOCS: dict[str, dict[str, str]] = {
     Event.REACTIVATED: {},
     Event.TERMINATED: {},
     Event.PAYMENT_FAILED: {"error": "why the collection failed"},
-    Event.PAYMENT_RECEIPT: {"amount": "the amount paid, formatted with its currency"},
+    Event.PAYMENT_RECEIPT: {
+        "amount": "the amount paid, formatted for the email's language (€9.99, 9,99 €)",
+        "amount_minor": "the amount paid, in minor units of the currency (999)",
+        "currency": "the ISO 4217 code of the currency (EUR)",
+    },
     Event.CREDIT_FLOOR: {
         "balance": "the credit balance",
         "floor": "the credit floor",
@@ -76,7 +82,9 @@ SAMPLE_CONTEXT: dict[str, Any] = {
     "days_left": 3,
     "grace_ends_at": _SAMPLE_TIME + dt.timedelta(hours=48),
     "error": "card declined",
-    "amount": "9.99 EUR",
+    "amount": "€9.99",
+    "amount_minor": 999,
+    "currency": "EUR",
     "balance": 4,
     "floor": 10,
     "needed_7_days": 6,
@@ -119,7 +127,20 @@ def _subject(source: str, context: dict[str, Any]) -> str:
     return " ".join(str(_compiled(source, False).render(_text(context))).split())[:255]
 
 
+def with_amount(context: dict[str, Any]) -> dict[str, Any]:
+    """The context with `amount` formatted in the active language, from its minor units.
+
+    The outbox keeps the figures, not the text: the email reads `9,99 €` when it
+    is rendered in Spanish and `€9.99` in English, whenever it was queued.
+    """
+    amount, currency = context.get("amount_minor"), context.get("currency")
+    if not isinstance(amount, int) or isinstance(amount, bool) or currency not in MINOR_UNITS:
+        return context
+    return {**context, "amount": money_format(amount, str(currency))}
+
+
 def _render(subject_src: str, text_src: str, html_src: str, context: dict[str, Any]) -> Rendered:
+    context = with_amount(context)
     subject = _subject(subject_src, context)
     text = str(_compiled(text_src, False).render(_text(context)))
     # No HTML template: the text in the default layout, made when the email goes out
@@ -194,6 +215,7 @@ def render_subject(
     values only, and most subjects read one name or none ("expires in 3 days").
     """
     source = _sources(reseller_id, event)[0]
+    context = with_amount(context)
     memo: dict[Any, Any] = memoized(("subjects",), dict)
     shapes: set[tuple[str, ...]] = memo.setdefault((source, zone), set())
     try:

@@ -87,11 +87,11 @@ def test_duplicate_plan_name_keeps_the_form(world, signed_in):
 def test_plan_create_edit_archive(world, signed_in):
     client = signed_in(world.reseller, "owner")
     client.post(reverse("dashboard:plan_new"), {
-        "name": "Yearly", "duration_months": 12, "credit_cost": 10, "price": 9900})
+        "name": "Yearly", "duration_months": 12, "credit_cost": 10, "price_EUR": "99.00"})
     plan = Plan.objects.get(reseller=world.reseller, name="Yearly")
     assert plan.prices.get().amount == 9900
     client.post(reverse("dashboard:plan_edit", args=[plan.pk]), {
-        "name": "Yearly plus", "credit_cost": 11, "duration_months": 12})
+        "name": "Yearly plus", "credit_cost": 11, "duration_months": 12, "price_EUR": "99.00"})
     plan.refresh_from_db()
     assert (plan.name, plan.credit_cost) == ("Yearly plus", 11)
     client.post(reverse("dashboard:plan_archive", args=[plan.pk]))

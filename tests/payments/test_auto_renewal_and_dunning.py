@@ -118,7 +118,7 @@ def test_a_collected_renewal_sends_a_receipt_once(reseller, plan, subscriber, se
     assert sweep(now=lead).renewed == 1
     assert sweep(now=lead).renewed == 0
     receipt = OutboxMessage.objects.get(account=account, event="payment_receipt")
-    assert "9.99 EUR" in receipt.text
+    assert "€9.99" in receipt.text
     _load.cache_clear()
 
 

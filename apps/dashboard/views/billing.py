@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 
 from apps.accounts.permissions import Perm
+from apps.core.money import minor_to_decimal
 from apps.credits.selectors import LedgerFilter, credits_ledger
 from apps.notifications.selectors import reseller_settings_get
 from apps.subscriptions.sweep import credits_needed_within
@@ -55,13 +56,18 @@ def ledger_csv_view(request: HttpRequest, ctx: Context) -> StreamingHttpResponse
     first = credits_ledger(ctx.reseller, actor=ctx.actor, filters=filters, page_size=500)
 
     def rows() -> Iterator[list[Any]]:
+        # Money stays machine-readable: a plain decimal ("45.00", the currency's ISO
+        # exponent) beside its currency code, both named so in the header.
         yield ["id", "created_at", "kind", "delta", "balance_after", "reference", "reason",
-               "account", "actor"]
+               "account", "actor", "price_paid_decimal", "price_currency"]
         entries = first.paginator.object_list
         assert isinstance(entries, QuerySet)  # noqa: S101 (narrowing for the type checker)
         for entry in entries.iterator(chunk_size=1000):
             yield [entry.pk, entry.created_at.isoformat(), entry.kind, entry.delta,
                    entry.balance_after, entry.reference, entry.reason,
-                   entry.account.username if entry.account else "", entry.actor_label]
+                   entry.account.username if entry.account else "", entry.actor_label,
+                   "" if entry.price_amount is None
+                   else minor_to_decimal(entry.price_amount, entry.price_currency),
+                   entry.price_currency]
 
     return _csv_response(rows(), "credit-ledger.csv")

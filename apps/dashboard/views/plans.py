@@ -24,41 +24,41 @@ from ._common import _page
 @dashboard_view()
 def plans_view(request: HttpRequest, ctx: Context) -> HttpResponse:
     plans = subs.plan_list(ctx.reseller, actor=ctx.actor, include_archived=True)
-    return _page(request, ctx, "dashboard/plans.html", plans=plans,
-                 form=forms.PlanForm())
+    return _page(request, ctx, "dashboard/plans.html", plans=plans)
 
 
 @dashboard_view(Perm.PLAN_MANAGE)
 def plan_edit_view(request: HttpRequest, ctx: Context, plan_id: int | None = None) -> HttpResponse:
     plan = subs.plan_get(ctx.reseller, actor=ctx.actor, plan_id=plan_id) if plan_id else None
-    currency = ctx.reseller.base_currency
     initial: dict[str, Any] = {}
+    prices: dict[str, int] = {}
     if plan is not None:
-        price = next((p.amount for p in plan.prices.all() if p.currency == currency), None)
+        prices = {p.currency: p.amount for p in plan.prices.all()}
         initial = {"name": plan.name, "tier": plan.tier, "duration_months": plan.duration_months,
-                   "credit_cost": plan.credit_cost, "is_trial": plan.is_trial, "price": price}
-    form = forms.PlanForm(request.POST or None, initial=initial)
+                   "credit_cost": plan.credit_cost, "is_trial": plan.is_trial}
+    form = forms.PlanForm(request.POST or None, initial=initial,
+                          base_currency=ctx.reseller.base_currency, prices=prices)
     if plan is not None:
         form.fields["duration_months"].disabled = True
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        prices = {currency: data["price"]} if data["price"] is not None else {}
         try:
             if plan is None:
                 subs_services.plan_create(
                     actor=ctx.actor, reseller=ctx.reseller, name=data["name"], tier=data["tier"],
                     duration_months=data["duration_months"], credit_cost=data["credit_cost"],
-                    is_trial=data["is_trial"], prices=prices)
+                    is_trial=data["is_trial"], prices=data["prices"])
             else:
                 subs_services.plan_update(
                     actor=ctx.actor, plan=plan, name=data["name"], tier=data["tier"],
-                    credit_cost=data["credit_cost"], is_trial=data["is_trial"], prices=prices)
+                    credit_cost=data["credit_cost"], is_trial=data["is_trial"],
+                    prices=data["prices"])
             messages.success(request, _("Plan saved."))
             return redirect("dashboard:plans")
         except DomainError as error:
             forms.attach_error(form, error)
     response = _page(request, ctx, "dashboard/plan_form.html", form=form, plan=plan,
-                     currency=currency)
+                     base_currency=ctx.reseller.base_currency)
     if request.method == "POST":
         response.status_code = 400
     return response

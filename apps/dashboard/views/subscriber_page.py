@@ -12,8 +12,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from apps.accounts.permissions import Perm
-from apps.core.currencies import format_minor
 from apps.core.errors import DomainError
+from apps.core.money import money_format
 from apps.credits.selectors import LedgerFilter, credits_ledger
 from apps.crm import selectors as crm_selectors
 from apps.crm import services as crm
@@ -59,7 +59,7 @@ def _subscriber_context(ctx: Context, subscriber: Subscriber, request: HttpReque
     payments = []
     if ctx.can(Perm.CREDITS_VIEW):
         payments = [
-            (p, format_minor(p.amount, p.currency)) for p in
+            (p, money_format(p.amount, p.currency)) for p in
             external_payments(ctx.reseller, actor=ctx.actor,
                               account_ids=[a.pk for a in accounts])[:50]
         ]
