@@ -85,7 +85,9 @@ def _sections(ctx: Context, *, reason: str, page: int, now: dt.datetime) -> list
             section.pages = -(-section.count // QUEUE_PAGE_SIZE)
             section.page = min(max(page if key == reason else 1, 1), section.pages)
             start = (section.page - 1) * QUEUE_PAGE_SIZE
-            accounts = list(queue.filter(queue_reason=key)[start:start + QUEUE_PAGE_SIZE])
+            # queue_reason is the selector's annotation, which the plugin does not see.
+            accounts = list(queue.filter(queue_reason=key)  # type: ignore[misc]
+                            [start:start + QUEUE_PAGE_SIZE])
             section.rows = [QueueRow(account=a, follow_up=None) for a in accounts]
         sections.append(section)
     rows = [row for section in sections for row in section.rows]

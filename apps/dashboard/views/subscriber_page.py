@@ -40,6 +40,10 @@ def _subscriber_context(ctx: Context, subscriber: Subscriber, request: HttpReque
         AccountEvent.objects.filter(reseller=ctx.reseller, account__subscriber=subscriber)
         .select_related("account").order_by("-created_at", "-id")[:50]
     )
+    summaries = forms.renewal_source_summaries()
+    # A source a collector added in settings reads as its name.
+    summaries.update({a.renewal_source: a.renewal_source for a in accounts
+                      if a.renewal_source not in summaries})
     statuses = dict(AccountStatus.choices)
 
     def status_label(value: str) -> str:
@@ -76,7 +80,7 @@ def _subscriber_context(ctx: Context, subscriber: Subscriber, request: HttpReque
         "notifications": notifications,
         "payments": payments,
         "renewal_sources": forms.renewal_source_choices(),
-        "renewal_summaries": forms.renewal_source_summaries(),
+        "renewal_summaries": summaries,
         "now": timezone.now(),
         "events": [(e, status_label(e.from_status), status_label(e.to_status)) for e in events],
         "ledger": ledger,
