@@ -56,7 +56,9 @@ class SubscriberForm(forms.Form):
 
 
 class NewAccountForm(forms.Form):
-    subscriber = forms.IntegerField(label=_("Existing subscriber (id)"), required=False)
+    # Filled by picking a subscriber in the search beside it (account_new.html).
+    subscriber = forms.IntegerField(label=_("Existing subscriber"), required=False,
+                                    widget=forms.HiddenInput)
     name = forms.CharField(label=_("New subscriber's name"), max_length=200, required=False)
     email = forms.EmailField(label=_("New subscriber's email"), required=False)
     plan = forms.TypedChoiceField(label=_("Plan"), coerce=int)
@@ -88,6 +90,23 @@ class ChangePlanForm(forms.Form):
     def __init__(self, *args: object, plans: list[tuple[int, str]], **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.fields["plan"].choices = plans  # type: ignore[attr-defined]
+
+
+class SubscriberSearchForm(forms.Form):
+    q = forms.CharField(label=_("Find an existing subscriber"), min_length=2, max_length=100,
+                        error_messages={"min_length": _("Type at least 2 characters.")})
+
+
+class AutoRenewForm(forms.Form):
+    auto_renew = forms.TypedChoiceField(label=_("Auto-renewal"), coerce=lambda v: v == "1",
+                                        choices=[("1", _("On")), ("0", _("Off"))])
+
+
+class TerminateForm(forms.Form):
+    reason = forms.CharField(label=_("Reason"), max_length=500, required=False)
+    confirm = forms.BooleanField(
+        label=_("Yes, terminate this account for good"),
+        error_messages={"required": _("Tick the box to confirm the termination.")})
 
 
 class ReasonForm(forms.Form):
@@ -325,6 +344,14 @@ class RenewalSourceForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["renewal_source"].choices = renewal_source_choices()  # type: ignore[attr-defined]
+
+
+def renewal_source_summaries() -> dict[str, Any]:
+    """How an account renews, as a sentence on the subscriber page and the new-account check."""
+    return {
+        "complimentary": _("Renewed on my credits, automatically"),
+        "external": _("Renewed by my billing system, through the API"),
+    }
 
 
 def renewal_source_choices() -> list[tuple[str, Any]]:

@@ -63,6 +63,28 @@ def subscriber_list(
     return Subscriber.objects.filter(reseller=reseller, livemode=livemode)
 
 
+SUBSCRIBER_SEARCH_MIN = 2
+
+
+def subscriber_search(
+    reseller: Reseller, *, actor: Actor, query: str, limit: int = 10, livemode: bool = True
+) -> list[Subscriber]:
+    """At most `limit` of the reseller's subscribers whose name or email contains `query`,
+    or whose external id is `query`; none for a query shorter than SUBSCRIBER_SEARCH_MIN.
+
+    One query, bounded by `limit`, whatever the number of subscribers.
+    """
+    authorize(actor, reseller, Perm.VIEW)
+    query = query.strip()
+    if len(query) < SUBSCRIBER_SEARCH_MIN:
+        return []
+    return list(
+        Subscriber.objects.filter(reseller=reseller, livemode=livemode)
+        .filter(Q(name__icontains=query) | Q(email__icontains=query) | Q(external_id=query))
+        .order_by("name", "id")[:limit]
+    )
+
+
 def subscriber_get(
     reseller: Reseller, *, actor: Actor, subscriber_id: int, livemode: bool | None = None
 ) -> Subscriber:

@@ -11,3 +11,58 @@ document.addEventListener("DOMContentLoaded", function () {
     new Chart(canvas, spec);
   });
 });
+// Progressive enhancement: the CSS collapses the navigation on a phone only where this runs.
+document.documentElement.classList.add("js");
+// The navigation's Menu button (phones): opens and closes the panel with every link.
+document.addEventListener("click", function (event) {
+  var toggle = event.target.closest("[data-nav-toggle]");
+  if (!toggle) { return; }
+  var panel = document.getElementById(toggle.getAttribute("aria-controls"));
+  var open = toggle.getAttribute("aria-expanded") !== "true";
+  toggle.setAttribute("aria-expanded", open ? "true" : "false");
+  if (panel) { panel.classList.toggle("open", open); }
+});
+document.addEventListener("keydown", function (event) {
+  if (event.key !== "Escape") { return; }
+  var toggle = document.querySelector("[data-nav-toggle][aria-expanded=true]");
+  if (!toggle) { return; }
+  toggle.setAttribute("aria-expanded", "false");
+  var panel = document.getElementById(toggle.getAttribute("aria-controls"));
+  if (panel) { panel.classList.remove("open"); }
+  toggle.focus();
+});
+// Copy buttons beside revealed credentials: <button data-copy="text">; says "Copied" a while.
+document.addEventListener("click", function (event) {
+  var button = event.target.closest("button[data-copy]");
+  if (!button || !navigator.clipboard) { return; }
+  navigator.clipboard.writeText(button.dataset.copy).then(function () {
+    if (!button.dataset.label) { button.dataset.label = button.textContent; }
+    button.textContent = button.dataset.copiedText || "Copied";
+    button.classList.add("copied");
+    var status = button.parentElement.querySelector("[data-copy-status]");
+    if (status) { status.textContent = button.dataset.copiedText || "Copied"; }
+    setTimeout(function () {
+      button.textContent = button.dataset.label;
+      button.classList.remove("copied");
+    }, 2000);
+  });
+});
+// New account: picking a subscriber from the search fills the hidden subscriber id.
+document.addEventListener("click", function (event) {
+  var pick = event.target.closest("[data-subscriber-pick]");
+  if (!pick) { return; }
+  var input = pick.querySelector("input[name=subscriber]");
+  var chosen = pick.querySelector("[data-chosen]");
+  var choice = event.target.closest("button[data-subscriber-id]");
+  if (choice) {
+    input.value = choice.dataset.subscriberId;
+    pick.querySelector("[data-chosen-label]").textContent = choice.dataset.subscriberLabel;
+    chosen.hidden = false;
+    pick.querySelector("#subscriber-results").innerHTML = "";
+    chosen.querySelector("button").focus();
+  } else if (event.target.closest("[data-clear-subscriber]")) {
+    input.value = "";
+    chosen.hidden = true;
+    pick.querySelector("input[type=search]").focus();
+  }
+});

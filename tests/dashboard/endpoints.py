@@ -44,7 +44,7 @@ ENDPOINTS = [
              (("plan", "PLAN"), ("when", "renewal"))),
     Endpoint("suspend", Perm.ACCOUNT_SUSPEND, "post", "account"),
     Endpoint("unsuspend", Perm.ACCOUNT_SUSPEND, "post", "account"),
-    Endpoint("terminate", Perm.ACCOUNT_TERMINATE, "post", "account"),
+    Endpoint("terminate", Perm.ACCOUNT_TERMINATE, "post", "account", (("confirm", "1"),)),
     Endpoint("reset_password", Perm.ACCOUNT_RESET_PASSWORD, "post", "account"),
     Endpoint("welcome", Perm.CREDENTIALS_REVEAL, "post", "account"),
     Endpoint("welcome_status", Perm.ACCOUNT_CREATE, obj="account"),
@@ -87,6 +87,9 @@ ENDPOINTS = [
     Endpoint("staff_role", Perm.STAFF_MANAGE, "post", "user", (("role", "viewer"),)),
     Endpoint("staff_remove", Perm.STAFF_MANAGE, "post", "user"),
     Endpoint("audit", Perm.AUDIT_VIEW),
+    Endpoint("account_subscriber_search", Perm.ACCOUNT_CREATE, data=(("q", "an"),)),
+    Endpoint("activate", Perm.ACCOUNT_CREATE, "post", "account"),
+    Endpoint("auto_renew", Perm.ACCOUNT_AUTO_RENEW, "post", "account", (("auto_renew", "0"),)),
 ]
 
 OBJECT_URLS = [e for e in ENDPOINTS if e.obj in {"subscriber", "account", "plan", "note",

@@ -375,7 +375,7 @@ def test_new_account_renews_on_credits_by_default_or_externally(world, signed_in
     assert ServiceAccount.objects.get(subscriber__name="Dora").renewal_source == "external"
     preview = client.post(reverse("dashboard:account_new"), {
         "name": "Eva", "plan": world.plan.pk, "months": 1, "renewal_source": "external"})
-    assert "Renews: By my billing system" in preview.content.decode()
+    assert "Renewed by my billing system" in preview.content.decode()
 
 
 def test_renewal_source_shown_and_changed_on_the_subscriber_page(world, signed_in):

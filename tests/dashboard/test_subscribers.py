@@ -208,7 +208,7 @@ def test_account_actions_from_the_subscriber_page(world, signed_in):
     assert ServiceAccount.objects.get(pk=world.account.pk).status == "active"
     page = client.post(reverse("dashboard:reset_password", args=[world.account.pk]))
     assert 'data-testid="password"' in page.content.decode()
-    client.post(reverse("dashboard:terminate", args=[world.account.pk]))
+    client.post(reverse("dashboard:terminate", args=[world.account.pk]), {"confirm": "1"})
     assert ServiceAccount.objects.get(pk=world.account.pk).status == "terminated"
     assert client.get(url).status_code == 200
 

@@ -168,7 +168,7 @@ def test_an_account_through_its_life_in_the_dashboard(world):
     assert post("change_plan", plan=world.plan.pk, when="renewal").next_plan_id == world.plan.pk
     assert post("suspend").status == "suspended"
     assert post("unsuspend").status == "active"
-    assert post("terminate").status == "terminated"
+    assert post("terminate", confirm="1").status == "terminated"
     assert post("suspend").status == "terminated"  # refused, with a message
 
 

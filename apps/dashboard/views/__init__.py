@@ -19,6 +19,9 @@ The views are re-exported here, so `urls.py` names them as `views.<name>`.
 
 from .accounts import (
     account_new_view,
+    account_subscriber_search_view,
+    activate_view,
+    auto_renew_view,
     change_plan_view,
     follow_up_view,
     renew_view,
@@ -90,10 +93,13 @@ from .subscribers import (
 
 __all__ = [
     "account_new_view",
+    "account_subscriber_search_view",
+    "activate_view",
     "api_key_create_view",
     "api_key_revoke_view",
     "api_key_rotate_view",
     "audit_view",
+    "auto_renew_view",
     "billing_view",
     "change_plan_view",
     "device_add_view",

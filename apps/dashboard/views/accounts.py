@@ -1,5 +1,6 @@
-"""Account actions (reveal, renew, change plan, suspend, reset password, welcome
-email, renewal source, follow-up) and the new-account page."""
+"""Account actions (reveal, renew, activate, change plan, suspend, auto-renewal, reset
+password, welcome email, renewal source, follow-up) and the new-account page with its
+subscriber search."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from apps.accounts.permissions import Perm
@@ -17,7 +19,7 @@ from apps.core.errors import DomainError
 from apps.crm import services as crm
 from apps.subscriptions import selectors as subs
 from apps.subscriptions import services as subs_services
-from apps.subscriptions.models import AccountStatus, ServiceAccount
+from apps.subscriptions.models import AccountStatus, ServiceAccount, Subscriber
 from apps.subscriptions.services import account_set_renewal_source
 
 from .. import forms
@@ -40,13 +42,20 @@ def reveal_view(request: HttpRequest, ctx: Context, account_id: int) -> HttpResp
 
 
 def _action_done(request: HttpRequest, account: ServiceAccount, message: str) -> HttpResponse:
+    # From the renewal queue's row menus (htmx): the outcome replaces the row's status cell.
+    if request.headers.get("HX-Request"):
+        return render(request, "dashboard/_queue_done.html", {"message": message})
     messages.success(request, message)
     return _back(request, _subscriber_url(account.subscriber_id))
 
 
 def _action_failed(request: HttpRequest, account: ServiceAccount,
-                   error: DomainError) -> HttpResponse:
-    messages.error(request, f"{account.username}: {error.message}")
+                   error: DomainError | str) -> HttpResponse:
+    text = error.message if isinstance(error, DomainError) else error
+    if request.headers.get("HX-Request"):
+        return render(request, "dashboard/_queue_done.html",
+                      {"message": f"{account.username}: {text}", "failed": True})
+    messages.error(request, f"{account.username}: {text}")
     return _back(request, _subscriber_url(account.subscriber_id))
 
 
@@ -65,8 +74,22 @@ def renew_view(request: HttpRequest, ctx: Context, account_id: int) -> HttpRespo
     if result.queued:
         return _action_done(request, account, _("Not enough credits: the renewal waits for "
                                                 "credits and completes when they arrive."))
-    return _action_done(request, account, _("Renewed: %(credits)d credits used.")
-                        % {"credits": result.credits})
+    return _action_done(request, account, ngettext(
+        "Renewed: %(credits)d credit used.", "Renewed: %(credits)d credits used.",
+        result.credits) % {"credits": result.credits})
+
+
+@require_POST
+@dashboard_view(Perm.ACCOUNT_CREATE)
+def activate_view(request: HttpRequest, ctx: Context, account_id: int) -> HttpResponse:
+    """Activate a pending account now, ahead of the queue, where the balance covers it."""
+    account = _account(ctx, account_id)
+    try:
+        account = subs_services.account_activate(actor=ctx.actor, account=account)
+    except DomainError as error:
+        return _action_failed(request, account, error)
+    return _action_done(request, account, _("%(username)s is active.")
+                        % {"username": account.username})
 
 
 @require_POST
@@ -89,6 +112,11 @@ def change_plan_view(request: HttpRequest, ctx: Context, account_id: int) -> Htt
 
 def _transition(request: HttpRequest, ctx: Context, account_id: int, name: str) -> HttpResponse:
     account = _account(ctx, account_id)
+    if name == "terminate":
+        form = forms.TerminateForm(request.POST)
+        if not form.is_valid():
+            return _action_failed(request, account, " ".join(
+                str(e) for errors in form.errors.values() for e in errors))
     service = {
         "suspend": subs_services.account_suspend,
         "unsuspend": subs_services.account_unsuspend,
@@ -119,6 +147,22 @@ def unsuspend_view(request: HttpRequest, ctx: Context, account_id: int) -> HttpR
 @dashboard_view(Perm.ACCOUNT_TERMINATE)
 def terminate_view(request: HttpRequest, ctx: Context, account_id: int) -> HttpResponse:
     return _transition(request, ctx, account_id, "terminate")
+
+
+@require_POST
+@dashboard_view(Perm.ACCOUNT_AUTO_RENEW)
+def auto_renew_view(request: HttpRequest, ctx: Context, account_id: int) -> HttpResponse:
+    account = _account(ctx, account_id)
+    form = forms.AutoRenewForm(request.POST)
+    if not form.is_valid():
+        return _action_failed(request, account, _("Choose on or off."))
+    try:
+        account = subs_services.account_set_auto_renew(
+            actor=ctx.actor, account=account, auto_renew=form.cleaned_data["auto_renew"])
+    except DomainError as error:
+        return _action_failed(request, account, error)
+    return _action_done(request, account, _("Auto-renewal is on.") if account.auto_renew
+                        else _("Auto-renewal is off: the account runs to its expiry."))
 
 
 @require_POST
@@ -194,13 +238,39 @@ def follow_up_view(request: HttpRequest, ctx: Context, account_id: int) -> HttpR
 
 
 @dashboard_view(Perm.ACCOUNT_CREATE)
+def account_subscriber_search_view(request: HttpRequest, ctx: Context) -> HttpResponse:
+    """The new-account page's subscriber search (htmx): matches by name, email or external id."""
+    form = forms.SubscriberSearchForm(request.GET)
+    found = []
+    if form.is_valid():
+        found = subs.subscriber_search(ctx.reseller, actor=ctx.actor,
+                                       query=form.cleaned_data["q"])
+    return _page(request, ctx, "dashboard/_subscriber_choices.html", search_form=form,
+                 found=found, query=request.GET.get("q", "").strip())
+
+
+def _chosen_subscriber(ctx: Context, form: forms.NewAccountForm) -> Subscriber | None:
+    """The subscriber the form names, to show by name beside the search (None if not ours)."""
+    raw = form["subscriber"].value()
+    subscriber_id = _int(str(raw)) if raw not in (None, "") else None
+    if subscriber_id is None:
+        return None
+    try:
+        return subs.subscriber_get(ctx.reseller, actor=ctx.actor, subscriber_id=subscriber_id,
+                                   livemode=True)
+    except DomainError:
+        return None
+
+
+@dashboard_view(Perm.ACCOUNT_CREATE)
 def account_new_view(request: HttpRequest, ctx: Context) -> HttpResponse:
     plan_objs = list(subs.plan_list(ctx.reseller, actor=ctx.actor))
     plans = [(p.pk, f"{p.name} ({p.duration_months} m, {p.credit_cost} cr)") for p in plan_objs]
     initial = {"subscriber": request.GET.get("subscriber")}
     form = forms.NewAccountForm(request.POST or None, plans=plans, initial=initial)
     balance = type(ctx.reseller).objects.get(pk=ctx.reseller.pk).credit_balance
-    context: dict[str, Any] = {"form": form, "balance": balance}
+    context: dict[str, Any] = {"form": form, "balance": balance,
+                               "chosen": _chosen_subscriber(ctx, form)}
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -213,7 +283,7 @@ def account_new_view(request: HttpRequest, ctx: Context) -> HttpResponse:
             if request.POST.get("confirm") != "1":
                 context.update(preview=True, plan=plan, cost=cost, subscriber=subscriber,
                                after=balance - cost,
-                               renewal_source_label=dict(forms.renewal_source_choices())
+                               renewal_source_label=forms.renewal_source_summaries()
                                .get(data["renewal_source"] or "complimentary"))
                 return _page(request, ctx, "dashboard/account_new.html", **context)
             # A new subscriber and its account are saved together or not at all.

@@ -8,7 +8,9 @@ from typing import Any
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_POST
 
 from apps.accounts.permissions import Perm
@@ -21,7 +23,7 @@ from apps.notifications.selectors import outbox_list
 from apps.payments.selectors import external_payments
 from apps.subscriptions import selectors as subs
 from apps.subscriptions import services as subs_services
-from apps.subscriptions.models import AccountEvent, Subscriber
+from apps.subscriptions.models import AccountEvent, AccountStatus, Subscriber
 
 from .. import forms
 from ..access import Context, dashboard_view
@@ -31,12 +33,21 @@ from ._common import _page, _subscriber_url
 def _subscriber_context(ctx: Context, subscriber: Subscriber, request: HttpRequest,
                         **bound: Any) -> dict[str, Any]:
     accounts = list(subs.account_list(ctx.reseller, actor=ctx.actor,
-                                      subscriber_id=subscriber.pk).order_by("id"))
+                                      subscriber_id=subscriber.pk)
+                    .select_related("next_plan").order_by("id"))
     plans = [(p.pk, p.name) for p in subs.plan_list(ctx.reseller, actor=ctx.actor)]
     events = list(
         AccountEvent.objects.filter(reseller=ctx.reseller, account__subscriber=subscriber)
         .select_related("account").order_by("-created_at", "-id")[:50]
     )
+    summaries = forms.renewal_source_summaries()
+    # A source a collector added in settings reads as its name.
+    summaries.update({a.renewal_source: a.renewal_source for a in accounts
+                      if a.renewal_source not in summaries})
+    statuses = dict(AccountStatus.choices)
+
+    def status_label(value: str) -> str:
+        return pgettext("choice", statuses[value]) if value in statuses else value
     ledger = None
     if ctx.can(Perm.CREDITS_VIEW):
         ledger = credits_ledger(ctx.reseller, actor=ctx.actor,
@@ -69,7 +80,9 @@ def _subscriber_context(ctx: Context, subscriber: Subscriber, request: HttpReque
         "notifications": notifications,
         "payments": payments,
         "renewal_sources": forms.renewal_source_choices(),
-        "events": events,
+        "renewal_summaries": summaries,
+        "now": timezone.now(),
+        "events": [(e, status_label(e.from_status), status_label(e.to_status)) for e in events],
         "ledger": ledger,
         "notes": list(crm_selectors.notes_of(ctx.reseller, actor=ctx.actor,
                                              subscriber_id=subscriber.pk)[:100]),
