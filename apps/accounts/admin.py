@@ -69,7 +69,8 @@ class ResellerForm(forms.ModelForm):
                 country=data.get("country", ""),
                 contact_email=data.get("contact_email", ""),
                 reactivation_policy=data.get("reactivation_policy", ""),
-                language=data.get("language", ""),
+                # Missing: the form says the field is required.
+                language=data.get("language") or None,
             )
         except DomainError as error:
             self.add_error(error.param if error.param in self.fields else None, error.message)

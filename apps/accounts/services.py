@@ -34,8 +34,6 @@ def reseller_validate(
     reactivation_policy: str, language: str | None = None,
 ) -> None:
     validate_currency(base_currency, param="base_currency")
-    if language is not None:
-        language_code(language)
     if timezone not in zoneinfo.available_timezones():
         raise ValidationError(
             f"{timezone!r} is not an IANA time zone (for example Europe/Madrid).",
@@ -61,6 +59,8 @@ def reseller_validate(
             code="invalid_reactivation_policy",
             param="reactivation_policy",
         )
+    if language is not None:
+        language_code(language)
 
 
 @transaction.atomic

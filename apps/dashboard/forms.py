@@ -47,8 +47,9 @@ class SubscriberForm(forms.Form):
     email = forms.EmailField(label=_("Email"), required=False)
     phone = forms.CharField(label=_("Phone"), max_length=40, required=False)
     country = forms.CharField(label=_("Country (two letters)"), max_length=2, required=False)
-    # Not sent (an older form): the language stays as it is.
-    language = forms.ChoiceField(label=_("Language of the emails"), choices=settings.LANGUAGES,
+    # Not sent (an older form): the language stays as it is. The label does not say
+    # "Language": that names the header's switcher, on every page.
+    language = forms.ChoiceField(label=_("Emails in"), choices=settings.LANGUAGES,
                                  required=False)
     external_id = forms.CharField(label=_("External id"), max_length=100, required=False)
     marketing_consent = forms.BooleanField(label=_("Agrees to marketing email"), required=False)

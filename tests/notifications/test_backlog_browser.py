@@ -76,12 +76,9 @@ def test_the_backlog_in_the_settings_page_sends_the_recent_ones_after_asking(
             page.get_by_role("button", name="Send recent").click()
             expect(backlog.locator("[data-testid=backlog-confirm]")).to_contain_text(
                 "Send 1 email written in the last 7 days now?")
-            page.screenshot(path="/tmp/notify-backlog-confirm.png", full_page=False)
             page.get_by_role("button", name="Yes, send them").click()
             expect(backlog.locator("[data-testid=backlog-result]")).to_contain_text(
                 "1 email is on its way. 2 emails are still waiting.")
-            backlog.scroll_into_view_if_needed()
-            page.screenshot(path="/tmp/notify-backlog-done.png", full_page=False)
             assert errors == []
         except Exception:
             RESULTS.mkdir(exist_ok=True)
