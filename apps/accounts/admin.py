@@ -57,8 +57,8 @@ class StaffMembershipInline(admin.TabularInline):
 class ResellerForm(forms.ModelForm):
     class Meta:
         model = Reseller
-        fields = ("name", "slug", "base_currency", "timezone", "country", "contact_email",
-                  "reactivation_policy", "is_active")
+        fields = ("name", "slug", "base_currency", "timezone", "language", "country",
+                  "contact_email", "reactivation_policy", "is_active")
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -69,6 +69,8 @@ class ResellerForm(forms.ModelForm):
                 country=data.get("country", ""),
                 contact_email=data.get("contact_email", ""),
                 reactivation_policy=data.get("reactivation_policy", ""),
+                # Missing: the form says the field is required.
+                language=data.get("language") or None,
             )
         except DomainError as error:
             self.add_error(error.param if error.param in self.fields else None, error.message)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
@@ -65,6 +66,9 @@ class Reseller(models.Model):
     slug = models.SlugField(max_length=60, unique=True)
     base_currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES, default="EUR")
     timezone = models.CharField(max_length=64, default="UTC")
+    # The language of the emails to the reseller, and the default of its new subscribers'.
+    language = models.CharField(max_length=10, choices=settings.LANGUAGES,
+                                default=settings.LANGUAGE_CODE)
     country = models.CharField(max_length=2, blank=True, help_text="ISO 3166-1 alpha-2")
     contact_email = models.EmailField()
     reactivation_policy = models.CharField(

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import zoneinfo
 
+from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
@@ -11,6 +12,7 @@ from apps.audit.services import audit_record, snapshot
 from apps.core.actors import Actor
 from apps.core.currencies import validate_currency
 from apps.core.errors import PermissionDenied, ValidationError
+from apps.core.validation import language_code
 
 from .models import ReactivationPolicy, Reseller, Role, StaffMembership, User
 from .permissions import Perm, authorize, authorize_provider, role_of
@@ -20,6 +22,7 @@ RESELLER_FIELDS = [
     "slug",
     "base_currency",
     "timezone",
+    "language",
     "country",
     "contact_email",
     "reactivation_policy",
@@ -28,7 +31,7 @@ RESELLER_FIELDS = [
 
 def reseller_validate(
     *, base_currency: str, timezone: str, country: str, contact_email: str,
-    reactivation_policy: str,
+    reactivation_policy: str, language: str | None = None,
 ) -> None:
     validate_currency(base_currency, param="base_currency")
     if timezone not in zoneinfo.available_timezones():
@@ -56,6 +59,8 @@ def reseller_validate(
             code="invalid_reactivation_policy",
             param="reactivation_policy",
         )
+    if language is not None:
+        language_code(language)
 
 
 @transaction.atomic
@@ -69,13 +74,14 @@ def reseller_create(
     timezone: str = "UTC",
     country: str = "",
     reactivation_policy: str = ReactivationPolicy.FROM_EXPIRY,
+    language: str = settings.LANGUAGE_CODE,
 ) -> Reseller:
     authorize_provider(actor, "resellers.manage")
     if not name.strip():
         raise ValidationError("A reseller needs a name.", code="required", param="name")
     reseller_validate(
         base_currency=base_currency, timezone=timezone, country=country,
-        contact_email=contact_email, reactivation_policy=reactivation_policy,
+        contact_email=contact_email, reactivation_policy=reactivation_policy, language=language,
     )
     slug = slug or slugify(name)
     if Reseller.objects.filter(slug=slug).exists():
@@ -88,6 +94,7 @@ def reseller_create(
         country=country,
         contact_email=contact_email,
         reactivation_policy=reactivation_policy,
+        language=language,
     )
     audit_record(
         actor=actor, reseller_id=reseller.pk, action="reseller.create", obj=reseller,
@@ -108,7 +115,7 @@ def reseller_update(*, actor: Actor, reseller: Reseller, **changes: str) -> Rese
     reseller_validate(
         base_currency=values["base_currency"], timezone=values["timezone"],
         country=values["country"], contact_email=values["contact_email"],
-        reactivation_policy=values["reactivation_policy"],
+        reactivation_policy=values["reactivation_policy"], language=values["language"],
     )
     for field, value in changes.items():
         setattr(reseller, field, value)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from rest_framework import serializers
 
 from apps.core.catalogue import WEBHOOK_TYPES
@@ -86,10 +87,18 @@ class AccountListQuery(PageQuery):
     username = serializers.CharField(required=False, max_length=40)
 
 
+def language_field(**kwargs: Any) -> serializers.ChoiceField:
+    return serializers.ChoiceField(
+        choices=[code for code, _ in settings.LANGUAGES],
+        help_text="The language of the subscriber's emails; the reseller's when not given.",
+        **kwargs)
+
+
 class SubscriberRef(serializers.Serializer):
     external_id = serializers.CharField(required=False, allow_blank=True, max_length=100)
     email = serializers.EmailField(required=False, allow_blank=True)
     name = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    language = language_field(required=False)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if not attrs.get("external_id") and not attrs.get("email"):
@@ -140,6 +149,7 @@ class SubscriberOut(serializers.Serializer):
     email = serializers.CharField(allow_blank=True)
     phone = serializers.CharField(allow_blank=True)
     country = serializers.CharField(allow_blank=True)
+    language = serializers.ChoiceField(choices=[code for code, _ in settings.LANGUAGES])
     marketing_consent = serializers.BooleanField()
     livemode = serializers.BooleanField()
     created_at = serializers.DateTimeField()
@@ -150,6 +160,7 @@ class SubscriberIn(serializers.Serializer):
     email = serializers.EmailField(required=False, allow_blank=True)
     phone = serializers.CharField(required=False, allow_blank=True, max_length=40)
     country = serializers.CharField(required=False, allow_blank=True, max_length=2)
+    language = language_field(required=False)
     external_id = serializers.CharField(required=False, allow_null=True, max_length=100)
     marketing_consent = serializers.BooleanField(required=False)
     marketing_consent_source = serializers.CharField(required=False, allow_blank=True,

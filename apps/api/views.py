@@ -42,7 +42,8 @@ ACCOUNT_EXAMPLE = {
 CREDENTIALS_EXAMPLE = {**ACCOUNT_EXAMPLE, "password": "k7Qm29fXpL3aVw8e"}
 SUBSCRIBER_EXAMPLE = {
     "id": 17, "external_id": "whmcs-client-301", "name": "Ana García",
-    "email": "ana@example.net", "phone": "", "country": "ES", "marketing_consent": False,
+    "email": "ana@example.net", "phone": "", "country": "ES", "language": "es",
+    "marketing_consent": False,
     "livemode": True, "created_at": "2026-03-10T12:00:00Z",
 }
 PLAN_EXAMPLE = {"id": 3, "name": "Monthly", "tier": "", "duration_months": 1, "credit_cost": 1,
@@ -297,7 +298,8 @@ class SubscribersView(ApiView):
     @doc(summary="Create a subscriber.", request=s.SubscriberIn, response=s.SubscriberOut,
          status=201, errors=[400], write=True, example=SUBSCRIBER_EXAMPLE,
          request_example={"name": "Ana García", "email": "ana@example.net",
-                          "external_id": "whmcs-client-301", "country": "ES"})
+                          "external_id": "whmcs-client-301", "country": "ES",
+                          "language": "es"})
     def post(self, request: Request) -> Response:
         data = self.valid(s.SubscriberIn, request.data)
         subscriber = subs_services.subscriber_create(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.conf import settings
+
 from .errors import ValidationError
 
 
@@ -41,3 +43,12 @@ def _default_message(field: str, minimum: int | None, maximum: int | None) -> st
     if maximum is not None:
         return f"{field} is a whole number of at most {maximum}."
     return f"{field} is a whole number."
+
+
+def language_code(value: object, *, field: str = "language") -> str:
+    """`value` if it is one of settings.LANGUAGES' codes; else a ValidationError naming them."""
+    codes = [code for code, _ in settings.LANGUAGES]
+    if not isinstance(value, str) or value not in codes:
+        raise ValidationError(f"{value!r} is not a language of the panel: one of "
+                              f"{', '.join(codes)}.", code="invalid_language", param=field)
+    return value

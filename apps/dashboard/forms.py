@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -49,6 +50,10 @@ class SubscriberForm(forms.Form):
     email = forms.EmailField(label=_("Email"), required=False)
     phone = forms.CharField(label=_("Phone"), max_length=40, required=False)
     country = forms.CharField(label=_("Country (two letters)"), max_length=2, required=False)
+    # Not sent (an older form): the language stays as it is. The label does not say
+    # "Language": that names the header's switcher, on every page.
+    language = forms.ChoiceField(label=_("Emails in"), choices=settings.LANGUAGES,
+                                 required=False)
     external_id = forms.CharField(label=_("External id"), max_length=100, required=False)
     marketing_consent = forms.BooleanField(label=_("Agrees to marketing email"), required=False)
     marketing_consent_source = forms.CharField(
@@ -391,3 +396,21 @@ class WebhookForm(forms.Form):
         self.fields["events"].choices = [  # type: ignore[attr-defined]
             (name, name) for name in WEBHOOK_TYPES
         ]
+
+
+class EmailBacklogForm(forms.Form):
+    """One choice about the emails held while delivery was not set up: send them (all or
+    the recent ones) or discard them (all or the older ones). Without `confirm` the page
+    asks first; `as_of` is when the reseller saw the counts it confirms."""
+
+    scope = forms.ChoiceField(choices=[("all", _("All")), ("recent", _("Recent")),
+                                       ("older", _("Older"))], initial="all")
+    days = forms.IntegerField(label=_("Days"), min_value=1, max_value=3650, required=False)
+    as_of = forms.DateTimeField(required=False, widget=forms.HiddenInput)
+    confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("scope") in ("recent", "older") and data.get("days") is None:
+            self.add_error("days", _("Give a number of days."))
+        return data

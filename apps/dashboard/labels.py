@@ -68,4 +68,5 @@ LABELS = [
     pgettext_lazy("choice", "Not sent: too late to be useful"),
     pgettext_lazy("choice", "Not sent: event turned off"),
     pgettext_lazy("choice", "Outcome unknown (worker stopped while sending)"),
+    pgettext_lazy("choice", "Not sent: discarded by the reseller"),
 ]

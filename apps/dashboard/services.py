@@ -160,7 +160,7 @@ def welcome_send(*, actor: Actor, account: ServiceAccount, now: dt.datetime | No
             dedupe_key=f"{Event.WELCOME}:resend:{account.pk}:{now:%Y%m%d%H%M}",
             recipient=recipient,
             context={**account_email_context(account, reseller), "password": password},
-            account_id=account.pk, now=now,
+            account_id=account.pk, language=account.subscriber.language, now=now,
         )
         audit_record(actor=actor, reseller_id=reseller.pk, action="account.welcome_email",
                      obj=account, after={"outcome": outcome_of(row).value,
@@ -190,7 +190,7 @@ def reminders_send(
                 dedupe_key=f"{Event.RENEWAL_REMINDER}:manual:{account.pk}:{now:%Y-%m-%d}",
                 recipient=recipient,
                 context={**account_email_context(account, reseller), "days_left": days_left},
-                account_id=account.pk, now=now,
+                account_id=account.pk, language=account.subscriber.language, now=now,
             )
             outcome = outcome_of(row)
             audit_record(actor=actor, reseller_id=reseller.pk, action="account.reminder_email",

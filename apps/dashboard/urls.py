@@ -88,4 +88,9 @@ urlpatterns = [
     path("settings/staff/<int:user_id>/role/", views.staff_role_view, name="staff_role"),
     path("settings/staff/<int:user_id>/remove/", views.staff_remove_view, name="staff_remove"),
     path("audit/", views.audit_view, name="audit"),
+    path("settings/email-backlog/", views.email_backlog_view, name="email_backlog"),
+    path("settings/email-backlog/send/", views.email_backlog_send_view,
+         name="email_backlog_send"),
+    path("settings/email-backlog/discard/", views.email_backlog_discard_view,
+         name="email_backlog_discard"),
 ]

@@ -91,14 +91,21 @@ class NotificationSettingsAdmin(admin.ModelAdmin):
 class NotificationTemplateForm(forms.ModelForm):
     class Meta:
         model = NotificationTemplate
-        fields = ("reseller", "event", "subject", "text", "html")
+        fields = ("reseller", "event", "language", "subject", "text", "html")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Left out: the reseller's language (notification_template_save).
+        self.fields["language"].required = False
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         if data.get("event") and data.get("subject") is not None and data.get("text") is not None:
             try:
                 template_check(event=data["event"], subject=data["subject"], text=data["text"],
-                               html=data.get("html") or "")
+                               html=data.get("html") or "",
+                               language=data.get("language") or data["reseller"].language
+                               if data.get("reseller") else "en")
             except DomainError as error:
                 _add_domain_error(self, error)
         return data
@@ -115,8 +122,8 @@ def _context_help() -> str:
 @admin.register(NotificationTemplate)
 class NotificationTemplateAdmin(admin.ModelAdmin):
     form = NotificationTemplateForm
-    list_display = ("reseller", "event", "subject", "updated_at")
-    list_filter = ("event",)
+    list_display = ("reseller", "event", "language", "subject", "updated_at")
+    list_filter = ("event", "language")
     readonly_fields = ("context", "preview")
 
     @admin.display(description="Template context")
@@ -127,7 +134,7 @@ class NotificationTemplateAdmin(admin.ModelAdmin):
     def preview(self, obj: NotificationTemplate) -> str:
         if not obj.pk:
             return "Save to see a preview."
-        rendered = template_preview(obj.reseller_id, obj.event)
+        rendered = template_preview(obj.reseller_id, obj.event, obj.language)
         return format_html("<strong>{}</strong><pre>{}</pre>", rendered.subject, rendered.text)
 
     def save_model(self, request: HttpRequest, obj: NotificationTemplate, form: Any,
@@ -136,14 +143,16 @@ class NotificationTemplateAdmin(admin.ModelAdmin):
         saved = services.notification_template_save(
             actor=actor_of(request), reseller=data["reseller"], event=data["event"],
             subject=data["subject"], text=data["text"], html=data.get("html") or "",
+            language=data.get("language") or None,
         )
         obj.pk = saved.pk
 
 
 @admin.register(OutboxMessage)
 class OutboxMessageAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "reseller", "event", "recipient", "status", "attempts",
-                    "sent_at", "provider_message_id", "livemode")
-    list_filter = ("status", "event", "livemode", "reseller")
+    list_display = ("created_at", "reseller", "event", "language", "recipient", "status",
+                    "attempts", "sent_at", "provider_message_id", "livemode", "discarded_by",
+                    "discarded_at")
+    list_filter = ("status", "event", "language", "livemode", "reseller")
     search_fields = ("recipient", "subject", "provider_message_id")
     exclude = ("text_encrypted", "html_encrypted")

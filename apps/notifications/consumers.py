@@ -4,6 +4,9 @@ Listed in settings.DOMAIN_EVENT_CONSUMERS; runs inside the transaction that
 published the event, so an email exists exactly when its event committed.
 Test-mode (livemode=False) accounts never email a subscriber: their emails go
 to the reseller's own contact address, marked [TEST].
+A subscriber's email is in the subscriber's language (a test-mode one too: it shows
+what the subscriber would get); the reseller's own (waiting for credits, credit floor)
+in the reseller's.
 """
 
 from __future__ import annotations
@@ -131,7 +134,7 @@ def on_domain_event(event: DomainEvent) -> None:
     outbox_enqueue(
         reseller=reseller, livemode=account.livemode, event=kind,
         dedupe_key=f"{kind}:{key}", recipient=_recipient(account, reseller), context=context,
-        account_id=account.pk, now=now,
+        account_id=account.pk, language=account.subscriber.language, now=now,
     )
 
 

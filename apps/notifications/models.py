@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
@@ -109,6 +110,10 @@ class NotificationTemplate(models.Model):
         "accounts.Reseller", on_delete=models.CASCADE, related_name="notification_templates"
     )
     event = models.CharField(max_length=30, choices=Event.choices)
+    # One version per language: a subscriber gets the one in its language, else the
+    # panel's default in that language (see rendering.template_sources).
+    language = models.CharField(max_length=10, choices=settings.LANGUAGES,
+                                default=settings.LANGUAGE_CODE)
     subject = models.CharField(max_length=255)
     text = models.TextField()
     html = models.TextField(blank=True, help_text="Empty: the text, laid out in the default page.")
@@ -116,11 +121,12 @@ class NotificationTemplate(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["reseller", "event"], name="template_once_per_event"),
+            models.UniqueConstraint(fields=["reseller", "event", "language"],
+                                    name="template_once_per_event_language"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.event} ({self.reseller_id})"
+        return f"{self.event} [{self.language}] ({self.reseller_id})"
 
 
 class OutboxStatus(models.TextChoices):
@@ -132,6 +138,7 @@ class OutboxStatus(models.TextChoices):
     STALE = "stale", "Not sent: too late to be useful"
     DISABLED = "disabled", "Not sent: event turned off"
     UNKNOWN = "unknown", "Outcome unknown (worker stopped while sending)"
+    DISCARDED = "discarded", "Not sent: discarded by the reseller"
 
 
 class OutboxMessage(models.Model):
@@ -152,6 +159,10 @@ class OutboxMessage(models.Model):
     )
     recipient = models.CharField(max_length=1000)
     subject = models.CharField(max_length=255)
+    # The language the email is written in: the subscriber's, or the reseller's for its own.
+    # db_default too: bench/sweep.py writes rows in SQL.
+    language = models.CharField(max_length=10, choices=settings.LANGUAGES,
+                                default=settings.LANGUAGE_CODE, db_default=settings.LANGUAGE_CODE)
     # Bodies are encrypted: a welcome email carries the service password.
     text_encrypted = models.TextField(blank=True)
     html_encrypted = models.TextField(blank=True)
@@ -165,6 +176,13 @@ class OutboxMessage(models.Model):
     provider_message_id = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField()
     sent_at = models.DateTimeField(null=True, blank=True)
+    # Who threw away an email held while delivery was not set up (the actor's label, kept
+    # if the user goes; the user too when it was one), and when.
+    discarded_at = models.DateTimeField(null=True, blank=True)
+    discarded_by = models.CharField(max_length=200, blank=True)
+    discarded_by_user = models.ForeignKey(
+        "accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -177,6 +195,11 @@ class OutboxMessage(models.Model):
             models.CheckConstraint(
                 condition=~Q(status=OutboxStatus.SENT) | Q(sent_at__isnull=False),
                 name="outbox_sent_has_time",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=OutboxStatus.DISCARDED)
+                | (Q(discarded_at__isnull=False) & ~Q(discarded_by="")),
+                name="outbox_discarded_has_who_and_when",
             ),
         ]
         indexes = [
@@ -207,7 +230,7 @@ class OutboxMessage(models.Model):
 
         if self.context_encrypted:
             content = self._content()
-            return content.html or layout_html(content.subject, content.text)
+            return content.html or layout_html(content.subject, content.text, self.language)
         if self.html_encrypted:
             return crypto.decrypt(self.html_encrypted)
-        return layout_html(self.subject, self.text)
+        return layout_html(self.subject, self.text, self.language)

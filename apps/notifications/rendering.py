@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.template import Context, Engine, Template, TemplateSyntaxError
+from django.template import Context, Engine, Template, TemplateDoesNotExist, TemplateSyntaxError
 from django.template.loader import get_template
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from apps.core import crypto
 from apps.core.currencies import MINOR_UNITS
@@ -25,6 +26,7 @@ from apps.core.dates import zone_named
 from apps.core.errors import ValidationError
 from apps.core.events import memoized
 from apps.core.money import money_format
+from apps.core.validation import language_code
 
 from .models import Event, NotificationTemplate
 
@@ -115,19 +117,51 @@ class Rendered:
     html: str
 
 
+ENGLISH = "en"
+
+
+def language_valid(language: str) -> bool:
+    return language in dict(settings.LANGUAGES)
+
+
+def _default_path(event: str, language: str, suffix: str) -> str:
+    # English sits at the top of templates/notifications/; every other language in its folder.
+    folder = "notifications/" if language == ENGLISH else f"notifications/{language}/"
+    return f"{folder}{event}{suffix}"
+
+
+def _source(path: str) -> str:
+    return str(get_template(path).template.source)  # type: ignore[attr-defined]
+
+
 @cache
-def default_template_sources(event: str) -> tuple[str, str]:
-    """(subject, text) of the template that ships with the panel; read once per process."""
-    subject = get_template(f"notifications/{event}.subject.txt").template.source  # type: ignore[attr-defined]
-    text = get_template(f"notifications/{event}.txt").template.source  # type: ignore[attr-defined]
-    return subject, text
+def default_template_sources(event: str, language: str = ENGLISH) -> tuple[str, str]:
+    """(subject, text) of the template that ships with the panel in `language`, else the
+    English one; read once per process."""
+    try:
+        return (_source(_default_path(event, language, ".subject.txt")),
+                _source(_default_path(event, language, ".txt")))
+    except TemplateDoesNotExist:
+        if language == ENGLISH:
+            raise
+        return default_template_sources(event, ENGLISH)
+
+
+def default_template_exists(event: str, language: str) -> bool:
+    """Whether the panel ships the event's email written in `language` (not only English)."""
+    try:
+        get_template(_default_path(event, language, ".subject.txt"))
+        get_template(_default_path(event, language, ".txt"))
+    except TemplateDoesNotExist:
+        return False
+    return True
 
 
 def _subject(source: str, context: dict[str, Any]) -> str:
     return " ".join(str(_compiled(source, False).render(_text(context))).split())[:255]
 
 
-def with_amount(context: dict[str, Any]) -> dict[str, Any]:
+def with_amount(context: dict[str, Any], *, language: str | None = None) -> dict[str, Any]:
     """The context with `amount` formatted in the active language, from its minor units.
 
     The outbox keeps the figures, not the text: the email reads `9,99 €` when it
@@ -136,7 +170,7 @@ def with_amount(context: dict[str, Any]) -> dict[str, Any]:
     amount, currency = context.get("amount_minor"), context.get("currency")
     if not isinstance(amount, int) or isinstance(amount, bool) or currency not in MINOR_UNITS:
         return context
-    return {**context, "amount": money_format(amount, str(currency))}
+    return {**context, "amount": money_format(amount, str(currency), language=language)}
 
 
 def _render(subject_src: str, text_src: str, html_src: str, context: dict[str, Any]) -> Rendered:
@@ -149,22 +183,45 @@ def _render(subject_src: str, text_src: str, html_src: str, context: dict[str, A
     return Rendered(subject=subject, text=text, html=html)
 
 
-def layout_html(subject: str, text: str) -> str:
+def layout_html(subject: str, text: str, language: str = ENGLISH) -> str:
     """The default HTML part: the text body, escaped, in templates/notifications/base.html."""
-    return get_template("notifications/base.html").render({"subject": subject, "body_text": text})
+    return get_template("notifications/base.html").render(
+        {"subject": subject, "body_text": text, "language": language})
 
 
-def _sources(reseller_id: int, event: str) -> tuple[str, str, str]:
-    """The reseller's subject, text and HTML sources for the event, else the default ones."""
+@dataclass(frozen=True)
+class TemplateSources:
+    """What an event's email in one language is made from, and where it came from:
+    `own` (the reseller's template in that language), `default` (the panel's in that
+    language) or `english` (the panel's English one: none ships in that language)."""
 
-    def find() -> tuple[str, str, str]:
-        override = NotificationTemplate.objects.filter(reseller_id=reseller_id, event=event).first()
+    subject: str
+    text: str
+    html: str
+    origin: str
+
+
+def template_sources(reseller_id: int, event: str, language: str) -> TemplateSources:
+    """The reseller's template for the event in `language`, else the panel's default in
+    that language, else the panel's English one. Memoized per publishing block."""
+
+    def find() -> TemplateSources:
+        override = NotificationTemplate.objects.filter(
+            reseller_id=reseller_id, event=event, language=language).first()
         if override is not None:
-            return override.subject, override.text, override.html
-        subject, text = default_template_sources(event)
-        return subject, text, ""
+            return TemplateSources(override.subject, override.text, override.html, "own")
+        subject, text = default_template_sources(event, language)
+        origin = ("default" if language == ENGLISH or default_template_exists(event, language)
+                  else "english")
+        return TemplateSources(subject, text, "", origin)
 
-    return memoized(("template_sources", reseller_id, event), find)
+    found: TemplateSources = memoized(("template_sources", reseller_id, event, language), find)
+    return found
+
+
+def _sources(reseller_id: int, event: str, language: str) -> tuple[str, str, str]:
+    found = template_sources(reseller_id, event, language)
+    return found.subject, found.text, found.html
 
 
 def _in_zone(zone: dt.tzinfo | None) -> AbstractContextManager[Any]:
@@ -172,16 +229,23 @@ def _in_zone(zone: dt.tzinfo | None) -> AbstractContextManager[Any]:
     return timezone.override(zone) if zone is not None else nullcontext()
 
 
+def _language_of(language: str | None) -> str:
+    return language if language and language_valid(language) else settings.LANGUAGE_CODE
+
+
 def render_event(
     reseller_id: int, event: str, context: dict[str, Any], *, livemode: bool = True,
-    zone: dt.tzinfo | None = None,
+    zone: dt.tzinfo | None = None, language: str | None = None,
 ) -> Rendered:
-    """The reseller's template for the event if it has one, else the default.
+    """The reseller's template for the event in `language` if it has one, else the default
+    in that language (then English), rendered with that language active (month names,
+    number formats).
 
     Dates show in `zone` (the reseller's) when given.
     """
-    subject, text, html = _sources(reseller_id, event)
-    with _in_zone(zone):
+    language = _language_of(language)
+    subject, text, html = _sources(reseller_id, event, language)
+    with _in_zone(zone), translation.override(language):
         rendered = _render(subject, text, html, context)
     if not livemode:
         rendered = Rendered(subject=f"[TEST] {rendered.subject}"[:255], text=rendered.text,
@@ -206,7 +270,7 @@ _MISSING = object()
 
 def render_subject(
     reseller_id: int, event: str, context: dict[str, Any], *, livemode: bool = True,
-    zone: dt.tzinfo | None = None,
+    zone: dt.tzinfo | None = None, language: str | None = None,
 ) -> str:
     """Only the subject of render_event: what an outbox row shows before it is rendered.
 
@@ -214,24 +278,26 @@ def render_subject(
     distinct value of the names it reads: a template's output depends on those
     values only, and most subjects read one name or none ("expires in 3 days").
     """
-    source = _sources(reseller_id, event)[0]
-    context = with_amount(context)
+    language = _language_of(language)
+    source = _sources(reseller_id, event, language)[0]
+    context = with_amount(context, language=language)
     memo: dict[Any, Any] = memoized(("subjects",), dict)
-    shapes: set[tuple[str, ...]] = memo.setdefault((source, zone), set())
+    shapes: set[tuple[str, ...]] = memo.setdefault((source, zone, language), set())
     try:
         for names in shapes:
-            found = memo.get((source, zone, names,
+            found = memo.get((source, zone, language, names,
                               tuple(context.get(name, _MISSING) for name in names)))
             if found is not None:
                 return str(found) if livemode else f"[TEST] {found}"[:255]
     except TypeError:  # a value that cannot be a key: render every time
         shapes = set()
     reads = _Reads(context)
-    with _in_zone(zone):
+    with _in_zone(zone), translation.override(language):
         subject = _subject(source, reads)
     names = tuple(sorted(reads.names))
     try:
-        memo[(source, zone, names, tuple(context.get(name, _MISSING) for name in names))] = subject
+        memo[(source, zone, language, names,
+              tuple(context.get(name, _MISSING) for name in names))] = subject
         shapes.add(names)
     except TypeError:
         pass
@@ -273,13 +339,17 @@ def render_message(message: OutboxMessage, *, time_zone: str) -> Rendered:
                         if message.html_encrypted else "")
     return render_event(message.reseller_id, message.event,
                         context_open(message.context_encrypted), livemode=message.livemode,
-                        zone=zone_named(time_zone))
+                        zone=zone_named(time_zone), language=message.language)
 
 
-def template_check(*, event: str, subject: str, text: str, html: str = "") -> Rendered:
-    """Render the templates with the sample context; a clear error if they do not render."""
+def template_check(
+    *, event: str, subject: str, text: str, html: str = "", language: str = ENGLISH
+) -> Rendered:
+    """Render the templates with the sample context in `language`; a clear error if they do
+    not render."""
     if event not in Event.values:
         raise ValidationError(f"{event!r} is not an event.", code="invalid_event", param="event")
+    language_code(language)
     if not subject.strip():
         raise ValidationError("A template needs a subject.", code="required", param="subject")
     if not text.strip():
@@ -287,9 +357,10 @@ def template_check(*, event: str, subject: str, text: str, html: str = "") -> Re
     for name, source in (("subject", subject), ("text", text), ("html", html)):
         try:
             engine = _engine_html if name == "html" else _engine_text
-            engine.from_string(source).render(
-                Context(SAMPLE_CONTEXT) if name == "html" else _text(SAMPLE_CONTEXT)
-            )
+            with translation.override(language):
+                engine.from_string(source).render(
+                    Context(SAMPLE_CONTEXT) if name == "html" else _text(SAMPLE_CONTEXT)
+                )
         except TemplateSyntaxError as error:
             raise ValidationError(
                 f"The {name} template does not render: {error}", code="template_syntax_error",
@@ -300,9 +371,11 @@ def template_check(*, event: str, subject: str, text: str, html: str = "") -> Re
                 f"The {name} template does not render: {error}", code="template_error",
                 param=name,
             ) from None
-    return _render(subject, text, html, SAMPLE_CONTEXT)
+    with translation.override(language):
+        return _render(subject, text, html, SAMPLE_CONTEXT)
 
 
-def template_preview(reseller_id: int, event: str) -> Rendered:
-    """The event's email as the reseller's subscribers would get it, with sample values."""
-    return render_event(reseller_id, event, SAMPLE_CONTEXT)
+def template_preview(reseller_id: int, event: str, language: str | None = None) -> Rendered:
+    """The event's email as the reseller's subscribers in `language` would get it, with
+    sample values."""
+    return render_event(reseller_id, event, SAMPLE_CONTEXT, language=language)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import Count, Min, OuterRef, Q, QuerySet, Subquery
+from django.utils import timezone
 
 from apps.accounts.models import Reseller
 from apps.accounts.permissions import Perm, authorize
@@ -13,8 +14,8 @@ from apps.core.actors import Actor
 from apps.subscriptions.models import ServiceAccount, SubscriptionSettings
 from apps.subscriptions.selectors import subscription_settings_for
 
-from .models import NotificationSettings, OutboxMessage, OutboxStatus
-from .services import delivery_configured, notification_settings_for
+from .models import Event, NotificationSettings, OutboxMessage, OutboxStatus
+from .services import backlog_rows, delivery_configured, notification_settings_for
 
 
 @dataclass(frozen=True)
@@ -81,32 +82,161 @@ def reseller_settings_get(reseller: Reseller, *, actor: Actor) -> ResellerSettin
 
 @dataclass(frozen=True)
 class EmailDeliveryWarning:
-    """What the dashboard banner says when email cannot go out."""
+    """What the dashboard banner says when email cannot go out, or waits for the reseller.
+
+    `kind`: `not_configured` (no delivery), `failed` (rows failed), or `waiting` (delivery
+    works, and emails held before it did wait to be sent or discarded).
+    """
 
     message: str
     held_messages: int
     failed_messages: int
+    kind: str = "not_configured"
 
 
 def email_delivery_warning(reseller: Reseller, *, actor: Actor) -> EmailDeliveryWarning | None:
-    """None when email works; otherwise the loud warning and how many emails wait or failed."""
+    """None when email works and nothing waits; otherwise the loud warning and how many
+    emails wait (held, not discarded) or failed. Live rows only: test mail is the reseller's."""
     authorize(actor, reseller, Perm.VIEW)
     config = notification_settings_for(reseller.pk)
-    rows = OutboxMessage.objects.filter(reseller=reseller, livemode=True)
-    held = rows.filter(status=OutboxStatus.NOT_SENT_NO_EMAIL_BACKEND).count()
+    counts = OutboxMessage.objects.filter(
+        reseller=reseller, livemode=True,
+        status__in=[OutboxStatus.NOT_SENT_NO_EMAIL_BACKEND, OutboxStatus.FAILED],
+    ).aggregate(held=Count("id", filter=Q(status=OutboxStatus.NOT_SENT_NO_EMAIL_BACKEND)),
+                failed=Count("id", filter=Q(status=OutboxStatus.FAILED)))
+    held, failed = int(counts["held"]), int(counts["failed"])
     if not delivery_configured(config):
         return EmailDeliveryWarning(
             message=(f"No email delivery is configured: {held} email(s) to your subscribers "
                      "were not sent. Set up SMTP or an email service, then send a test email."),
-            held_messages=held, failed_messages=rows.filter(status=OutboxStatus.FAILED).count(),
+            held_messages=held, failed_messages=failed,
         )
-    failed = rows.filter(status=OutboxStatus.FAILED).count()
     if failed:
         return EmailDeliveryWarning(
             message=f"{failed} email(s) failed to send: see the outbox for the server's error.",
-            held_messages=held, failed_messages=failed,
+            held_messages=held, failed_messages=failed, kind="failed",
+        )
+    if held:
+        return EmailDeliveryWarning(
+            message=(f"{held} email(s) written before email delivery was set up are waiting: "
+                     "send them or discard them in the notification settings."),
+            held_messages=held, failed_messages=0, kind="waiting",
         )
     return None
+
+
+DAY = dt.timedelta(days=1)
+WEEK = dt.timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class BacklogKind:
+    """The held emails of one event, by age."""
+
+    event: str
+    label: str
+    under_1_day: int
+    from_1_to_7_days: int
+    older: int
+
+    @property
+    def total(self) -> int:
+        return self.under_1_day + self.from_1_to_7_days + self.older
+
+
+@dataclass(frozen=True)
+class EmailBacklog:
+    """The emails held while no delivery was set up, waiting for the reseller's choice.
+
+    `as_of` is when it was counted: the actions act on rows written up to then only.
+    """
+
+    as_of: dt.datetime
+    kinds: list[BacklogKind]
+    oldest_at: dt.datetime | None
+    delivery_configured: bool
+
+    @property
+    def total(self) -> int:
+        return sum(kind.total for kind in self.kinds)
+
+    @property
+    def under_1_day(self) -> int:
+        return sum(kind.under_1_day for kind in self.kinds)
+
+    @property
+    def from_1_to_7_days(self) -> int:
+        return sum(kind.from_1_to_7_days for kind in self.kinds)
+
+    @property
+    def older(self) -> int:
+        return sum(kind.older for kind in self.kinds)
+
+    @property
+    def oldest_age_days(self) -> int | None:
+        return (self.as_of - self.oldest_at).days if self.oldest_at is not None else None
+
+    @property
+    def with_passwords(self) -> int:
+        """Welcome emails: they carry the service password."""
+        return sum(kind.total for kind in self.kinds if kind.event == Event.WELCOME)
+
+
+def email_backlog(
+    reseller: Reseller, *, actor: Actor, now: dt.datetime | None = None
+) -> EmailBacklog:
+    """The held emails by event and age (under a day, one to seven days, older) and the
+    oldest one's time, in one query whatever their number. Both modes: test-mode mail
+    waits too (it goes to the reseller)."""
+    authorize(actor, reseller, Perm.VIEW)
+    now = now or timezone.now()
+    rows = (OutboxMessage.objects
+            .filter(reseller=reseller, status=OutboxStatus.NOT_SENT_NO_EMAIL_BACKEND,
+                    created_at__lte=now)
+            .values("event")
+            .annotate(under_1_day=Count("id", filter=Q(created_at__gt=now - DAY)),
+                      from_1_to_7_days=Count("id", filter=Q(created_at__lte=now - DAY,
+                                                            created_at__gt=now - WEEK)),
+                      older=Count("id", filter=Q(created_at__lte=now - WEEK)),
+                      oldest=Min("created_at"))
+            .order_by("event"))
+    labels = dict(Event.choices)
+    kinds = []
+    oldest: dt.datetime | None = None
+    for row in rows:
+        kinds.append(BacklogKind(event=row["event"], label=str(labels.get(row["event"], row["event"])),
+                                 under_1_day=row["under_1_day"],
+                                 from_1_to_7_days=row["from_1_to_7_days"], older=row["older"]))
+        if oldest is None or row["oldest"] < oldest:
+            oldest = row["oldest"]
+    kinds.sort(key=lambda kind: (-kind.total, kind.event))
+    return EmailBacklog(as_of=now, kinds=kinds, oldest_at=oldest,
+                        delivery_configured=delivery_configured(
+                            notification_settings_for(reseller.pk)))
+
+
+@dataclass(frozen=True)
+class BacklogChoice:
+    """How many held emails one backlog action would touch, and how many of them carry a
+    password (welcome emails): what the confirmation says."""
+
+    total: int
+    with_passwords: int
+
+
+def email_backlog_choice(
+    reseller: Reseller, *, actor: Actor, as_of: dt.datetime, newer_than_days: int | None = None,
+    older_than_days: int | None = None, now: dt.datetime | None = None,
+) -> BacklogChoice:
+    """The held emails written up to `as_of` and, when given, in the last `newer_than_days`
+    days or before the last `older_than_days` days (the same rows the services act on)."""
+    authorize(actor, reseller, Perm.VIEW)
+    now = now or timezone.now()
+    rows = backlog_rows(reseller, now=now, as_of=as_of, newer_than_days=newer_than_days,
+                        older_than_days=older_than_days)
+    counts = rows.aggregate(total=Count("id"),
+                            with_passwords=Count("id", filter=Q(event=Event.WELCOME)))
+    return BacklogChoice(total=int(counts["total"]), with_passwords=int(counts["with_passwords"]))
 
 
 def outbox_list(

@@ -21,7 +21,7 @@ from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
 from django.core.validators import validate_email
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from apps.accounts.models import Reseller
@@ -129,7 +129,12 @@ def notification_settings_update(
     now: dt.datetime | None = None,
     **values: Any,
 ) -> NotificationSettings:
-    """Change the settings; None for a secret keeps the stored one. Held rows go out once it works."""
+    """Change the settings; None for a secret keeps the stored one.
+
+    Emails held while delivery was not set up stay held when it starts working: the
+    reseller sends them, the recent ones, or discards them (outbox_backlog_send,
+    outbox_backlog_discard), never all at once without a word.
+    """
     authorize(actor, reseller, Perm.SETTINGS_MANAGE)
     now = now or timezone.now()
     unknown = set(values) - set(SETTINGS_FIELDS)
@@ -158,8 +163,6 @@ def notification_settings_update(
                  "esp_api_key_changed": esp_api_key is not None}
         audit_record(actor=actor, reseller_id=reseller.pk, action="notifications.settings",
                      obj=config, before=before, after=after, now=now)
-        if delivery_configured(config):
-            outbox_release_held(reseller_id=reseller.pk, now=now)
     return config
 
 
@@ -171,19 +174,22 @@ def notification_template_save(
     subject: str,
     text: str,
     html: str = "",
+    language: str | None = None,
     now: dt.datetime | None = None,
 ) -> NotificationTemplate:
-    """Save the reseller's version of an event's email; one that does not render is refused."""
+    """Save the reseller's version of an event's email in `language` (the reseller's when
+    None); one that does not render is refused."""
     authorize(actor, reseller, Perm.SETTINGS_MANAGE)
-    template_check(event=event, subject=subject, text=text, html=html)
+    language = language or reseller.language
+    template_check(event=event, subject=subject, text=text, html=html, language=language)
     with transaction.atomic():
         template, created = NotificationTemplate.objects.update_or_create(
-            reseller=reseller, event=event,
+            reseller=reseller, event=event, language=language,
             defaults={"subject": subject, "text": text, "html": html},
         )
         audit_record(actor=actor, reseller_id=reseller.pk,
                      action="notifications.template_save", obj=template,
-                     after={"event": event, "created": created}, now=now)
+                     after={"event": event, "language": language, "created": created}, now=now)
     return template
 
 
@@ -225,9 +231,13 @@ def outbox_enqueue(
     recipient: str,
     context: dict[str, Any],
     account_id: int | None = None,
+    language: str | None = None,
     now: dt.datetime | None = None,
 ) -> OutboxMessage | None:
     """Store one email, once per (reseller, dedupe_key). Call inside the event's transaction.
+
+    `language` is the recipient's (a subscriber's); None is the reseller's, for the
+    emails to the reseller itself.
 
     The row keeps the subject and the context; outbox_render makes the body
     when the row goes out (the sweep writes thousands of rows at a time, and a
@@ -251,13 +261,14 @@ def outbox_enqueue(
     else:
         status = OutboxStatus.QUEUED
     context = {**context, "livemode": livemode}
+    language = language or reseller.language
     # The subject now, for every list and search; the body when the row is delivered.
     subject = render_subject(reseller.pk, event, context, livemode=livemode,
-                             zone=zone_named(reseller.timezone))
+                             zone=zone_named(reseller.timezone), language=language)
     row = {
         "reseller_id": reseller.pk, "livemode": livemode, "event": event,
         "dedupe_key": dedupe_key, "account_id": account_id, "recipient": recipient,
-        "subject": subject, "context_encrypted": context_seal(context),
+        "subject": subject, "language": language, "context_encrypted": context_seal(context),
         "status": status, "next_attempt_at": now, "created_at": now,
     }
     if batch is not None:
@@ -306,21 +317,125 @@ def _dispatch_on_commit(message_id: int) -> None:
     transaction.on_commit(send)
 
 
-def outbox_release_held(*, reseller_id: int, now: dt.datetime | None = None) -> int:
-    """Delivery works now: queue the rows kept for lack of it; stale reminders stay unsent."""
+# ---------------------------------------------------------------- the backlog
+#
+# Emails written while no delivery was set up wait as `not_sent_no_email_backend`. Setting
+# delivery up does not send them: a weeks-old welcome email with a password is worse than
+# none. The reseller sends them all, only the recent ones, or discards them.
+
+BACKLOG_RECENT_DAYS = 7  # what "recent" means unless the reseller says otherwise
+BACKLOG_MAX_DAYS = 3650
+
+
+@dataclass(frozen=True)
+class BacklogResult:
+    """What one backlog action did: rows handed to delivery, reminders found too old to
+    send (stale), rows discarded, and rows still waiting."""
+
+    queued: int = 0
+    stale: int = 0
+    discarded: int = 0
+    waiting: int = 0
+
+
+def _backlog_days(days: int | None, param: str) -> int | None:
+    if days is None:
+        return None
+    return whole_number(days, field=param, minimum=1, maximum=BACKLOG_MAX_DAYS,
+                        code="invalid_days",
+                        message=f"The number of days is a whole number from 1 to {BACKLOG_MAX_DAYS}.")
+
+
+def backlog_rows(
+    reseller: Reseller, *, now: dt.datetime, as_of: dt.datetime | None = None,
+    newer_than_days: int | None = None, older_than_days: int | None = None,
+) -> QuerySet[OutboxMessage]:
+    """The held rows a backlog action takes: written up to `as_of` (what the reseller saw
+    when it confirmed: a row written since is not swept in) and, when given, in the last
+    `newer_than_days` days or before them (`older_than_days`). The confirmation counts
+    the same rows (selectors.email_backlog_choice)."""
+    rows = OutboxMessage.objects.filter(reseller=reseller,
+                                        status=OutboxStatus.NOT_SENT_NO_EMAIL_BACKEND)
+    if as_of is not None:
+        rows = rows.filter(created_at__lte=as_of)
+    if newer_than_days is not None:
+        rows = rows.filter(created_at__gte=now - dt.timedelta(days=newer_than_days))
+    if older_than_days is not None:
+        rows = rows.filter(created_at__lt=now - dt.timedelta(days=older_than_days))
+    return rows
+
+
+def _lock_backlog(reseller: Reseller) -> NotificationSettings:
+    """One backlog action at a time per reseller (a double click waits, then finds nothing)."""
+    config, _ = NotificationSettings.objects.select_for_update().get_or_create(reseller=reseller)
+    return config
+
+
+def outbox_backlog_send(
+    *,
+    actor: Actor,
+    reseller: Reseller,
+    within_days: int | None = None,
+    as_of: dt.datetime | None = None,
+    now: dt.datetime | None = None,
+) -> BacklogResult:
+    """Hand the held emails to delivery: all of them, or only those written in the last
+    `within_days` days (older ones keep waiting, never sent by this). Reminders held more
+    than a day become `stale`, as delivery would make them.
+
+    Each row moves from held to queued once, in one UPDATE that asks for the held status, so
+    a second click finds nothing to send; delivery then claims each queued row once.
+    """
+    authorize(actor, reseller, Perm.SETTINGS_MANAGE)
     now = now or timezone.now()
-    held = OutboxMessage.objects.filter(
-        reseller_id=reseller_id, status=OutboxStatus.NOT_SENT_NO_EMAIL_BACKEND
-    )
-    held.filter(event__in=STALE_EVENTS, created_at__lt=now - STALE_AFTER).update(
-        status=OutboxStatus.STALE
-    )
-    ids = list(held.values_list("pk", flat=True))
-    OutboxMessage.objects.filter(pk__in=ids).update(status=OutboxStatus.QUEUED,
-                                                    next_attempt_at=now)
-    for message_id in ids:
-        _dispatch_on_commit(message_id)
-    return len(ids)
+    within_days = _backlog_days(within_days, "days")
+    with transaction.atomic():
+        config = _lock_backlog(reseller)
+        if not delivery_configured(config):
+            raise ValidationError(
+                "Set up email delivery first: nothing can be sent yet.",
+                code="email_delivery_not_configured", param=None)
+        chosen = backlog_rows(reseller, now=now, as_of=as_of, newer_than_days=within_days)
+        stale = chosen.filter(event__in=STALE_EVENTS, created_at__lt=now - STALE_AFTER).update(
+            status=OutboxStatus.STALE)
+        queued = chosen.update(status=OutboxStatus.QUEUED, next_attempt_at=now)
+        waiting = backlog_rows(reseller, now=now).count()
+        audit_record(actor=actor, reseller_id=reseller.pk, action="notifications.backlog_send",
+                     obj=config, after={"within_days": within_days, "queued": queued,
+                                        "stale": stale, "waiting": waiting,
+                                        "as_of": as_of.isoformat() if as_of else None},
+                     now=now)
+        if queued:
+            # One task delivers them in claimed batches (deliver_due), not one task per row.
+            _dispatch_due_on_commit()
+    return BacklogResult(queued=queued, stale=stale, waiting=waiting)
+
+
+def outbox_backlog_discard(
+    *,
+    actor: Actor,
+    reseller: Reseller,
+    older_than_days: int | None = None,
+    as_of: dt.datetime | None = None,
+    now: dt.datetime | None = None,
+) -> BacklogResult:
+    """Discard the held emails (all, or those written more than `older_than_days` days
+    ago): they stay in the outbox as `discarded`, with who and when, and are never sent."""
+    authorize(actor, reseller, Perm.SETTINGS_MANAGE)
+    now = now or timezone.now()
+    older_than_days = _backlog_days(older_than_days, "days")
+    with transaction.atomic():
+        config = _lock_backlog(reseller)
+        chosen = backlog_rows(reseller, now=now, as_of=as_of, older_than_days=older_than_days)
+        discarded = chosen.update(status=OutboxStatus.DISCARDED, discarded_at=now,
+                                  discarded_by=actor.label[:200], discarded_by_user=actor.user)
+        waiting = backlog_rows(reseller, now=now).count()
+        audit_record(actor=actor, reseller_id=reseller.pk,
+                     action="notifications.backlog_discard", obj=config,
+                     after={"older_than_days": older_than_days, "discarded": discarded,
+                            "waiting": waiting, "as_of": as_of.isoformat() if as_of else None},
+                     now=now)
+    return BacklogResult(discarded=discarded, waiting=waiting)
 
 
 # ---------------------------------------------------------------- delivery
@@ -517,11 +632,13 @@ def send_test_email(
         return TestEmailResult(
             ok=False, message="No email delivery is configured: nothing can be sent."
         )
-    rendered = render_event(reseller.pk, Event.TEST, {"reseller_name": reseller.name})
+    rendered = render_event(reseller.pk, Event.TEST, {"reseller_name": reseller.name},
+                            language=reseller.language)
     try:
         provider_id = _send(config, reseller, to=[to], subject=rendered.subject,
                             text=rendered.text,
-                            html=rendered.html or layout_html(rendered.subject, rendered.text))
+                            html=rendered.html or layout_html(rendered.subject, rendered.text,
+                                                                  reseller.language))
     except Exception as error:
         result = TestEmailResult(ok=False, message=_error_text(error))
     else:

@@ -72,6 +72,9 @@ class Subscriber(models.Model):
     email = models.EmailField(blank=True)
     phone = models.CharField(max_length=40, blank=True)
     country = models.CharField(max_length=2, blank=True)
+    # The language of the subscriber's emails; the reseller's when it is created without one.
+    language = models.CharField(max_length=10, choices=settings.LANGUAGES,
+                                default=settings.LANGUAGE_CODE)
     marketing_consent = models.BooleanField(default=False)
     marketing_consent_at = models.DateTimeField(null=True, blank=True)
     marketing_consent_source = models.CharField(max_length=60, blank=True)

@@ -316,7 +316,7 @@ def _accounts(reseller: Reseller, statuses: list[str]) -> QuerySet[ServiceAccoun
 # handed over with events.remember(("account", pk), account).
 PRELOAD_ACCOUNT_FIELDS = (
     "reseller_id", "plan_id", "username", "expires_at", "auto_renew", "livemode", "subscriber",
-    "subscriber__name", "subscriber__email",
+    "subscriber__name", "subscriber__email", "subscriber__language",
 )
 
 

@@ -17,7 +17,12 @@ from django.utils import timezone
 from apps.api.models import ApiKey, WebhookEndpoint
 from apps.core import crypto
 from apps.notifications.models import NotificationSettings, NotificationTemplate, OutboxMessage
-from apps.notifications.services import MAX_ATTEMPTS, outbox_deliver, outbox_deliver_due
+from apps.notifications.services import (
+    MAX_ATTEMPTS,
+    outbox_backlog_send,
+    outbox_deliver,
+    outbox_deliver_due,
+)
 from apps.subscriptions.models import ServiceAccount, SubscriptionSettings
 from apps.subscriptions.services import account_set_auto_renew
 from apps.subscriptions.sweep import credits_needed_within
@@ -75,7 +80,10 @@ def test_new_account_page_shows_queued_then_sent_through_smtp(world, signed_in, 
     outbox_deliver_due()
     status = client.get(reverse("dashboard:welcome_status", args=[account.pk])).content.decode()
     assert outcome(status) == "sent" and "hx-trigger" not in status
-    assert catcher.wait_for(2, 5)  # the fixture's held welcome went out too
+    # The fixture's held welcome waits for the reseller's choice: setting delivery up
+    # does not send it.
+    assert catcher.wait_for(1, 5)
+    assert len(catcher.received) == 1
     carla = [r for r in catcher.received if r.recipients == ["carla@example.com"]]
     assert len(carla) == 1 and account.username in carla[0].text
     # The dashboard sent nothing of its own: one welcome row, one email.
@@ -172,6 +180,9 @@ def test_banner_reads_the_outbox_warning_and_links_to_the_settings(world, signed
     assert f"No email delivery is configured: {held} email" in page
     assert reverse("dashboard:settings") + "#notifications" in page
     use_smtp(world.reseller, port)
+    # Delivery works; what was held before waits for the reseller's choice, and says so.
+    assert f"{held} email" in client.get("/").content.decode()
+    outbox_backlog_send(actor=SYSTEM, reseller=world.reseller)
     assert 'id="email-warning"' not in client.get("/").content.decode()
     row = OutboxMessage.objects.filter(reseller=world.reseller).first()
     assert row is not None
@@ -274,6 +285,7 @@ def test_settings_forms_are_refused_on_the_server_below_admin(world, signed_in, 
 def test_subscriber_page_lists_the_emails_and_their_delivery(world, signed_in, smtp):
     _, port = smtp
     use_smtp(world.reseller, port)
+    outbox_backlog_send(actor=SYSTEM, reseller=world.reseller)
     outbox_deliver_due()
     client = signed_in(world.reseller, "viewer")
     page = client.get(reverse("dashboard:subscriber", args=[world.subscriber.pk]))

@@ -13,6 +13,7 @@ from apps.notifications.selectors import email_delivery_warning
 from apps.notifications.services import (
     MAX_ATTEMPTS,
     notification_settings_update,
+    outbox_backlog_send,
     outbox_deliver_due,
     send_test_email,
 )
@@ -53,7 +54,8 @@ def test_without_email_delivery_rows_are_kept_and_the_warning_is_loud(reseller, 
     assert warning is not None and warning.held_messages == 1
     assert "No email delivery is configured" in warning.message
 
-    # A reminder held for more than a day is stale; the welcome still matters and goes out.
+    # Setting delivery up sends nothing by itself; sent on the reseller's word, a reminder
+    # held for more than a day is stale, and the welcome still matters and goes out.
     old = _new_account(reseller, plan, now=add_days(NOW, -40))
     assert old.expires_at is not None
     sweep(now=old.expires_at - dt.timedelta(days=1, hours=1))
@@ -61,6 +63,9 @@ def test_without_email_delivery_rows_are_kept_and_the_warning_is_loud(reseller, 
     assert reminder.status == "not_sent_no_email_backend"
     later = reminder.created_at + dt.timedelta(days=2)
     use_smtp(reseller, port, now=later)
+    outbox_deliver_due(now=later)
+    assert OutboxMessage.objects.get(pk=row.pk).status == "not_sent_no_email_backend"
+    outbox_backlog_send(actor=SYSTEM, reseller=reseller, now=later)
     outbox_deliver_due(now=later)
     assert OutboxMessage.objects.get(pk=reminder.pk).status == "stale"
     assert OutboxMessage.objects.get(pk=row.pk).status == "sent"

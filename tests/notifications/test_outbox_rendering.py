@@ -8,7 +8,11 @@ import pytest
 
 from apps.core import crypto
 from apps.notifications.models import OutboxMessage
-from apps.notifications.services import notification_template_save, outbox_deliver_due
+from apps.notifications.services import (
+    notification_template_save,
+    outbox_backlog_send,
+    outbox_deliver_due,
+)
 from apps.subscriptions.models import ServiceAccount
 from apps.subscriptions.services import account_create, subscription_settings_update
 from apps.subscriptions.sweep import sweep
@@ -29,6 +33,7 @@ def test_the_body_is_rendered_when_the_row_is_sent_and_kept_as_sent(reseller, pl
     assert row.context_encrypted and password not in row.context_encrypted
     with running_smtp_server() as (catcher, port):
         use_smtp(reseller, port)
+        outbox_backlog_send(actor=SYSTEM, reseller=reseller)
         assert outbox_deliver_due().sent == 1
     row.refresh_from_db()
     assert row.status == "sent" and row.context_encrypted == ""
@@ -43,6 +48,7 @@ def test_a_template_changed_before_delivery_is_the_one_sent(reseller, plan, subs
                                subject="Hola", text="Clave: {{ password }}")
     with running_smtp_server() as (catcher, port):
         use_smtp(reseller, port)
+        outbox_backlog_send(actor=SYSTEM, reseller=reseller)
         outbox_deliver_due()
     row = OutboxMessage.objects.get(account=account, event="welcome")
     assert (row.subject, row.text) == ("Hola", f"Clave: {password}")

@@ -12,6 +12,7 @@
 - api_keys: API keys and webhook endpoints
 - staff: staff invitations, roles, removal
 - audit: the audit trail
+- email_backlog: the emails held while no delivery was set up (send, send recent, discard)
 - _common: helpers the modules share
 
 The views are re-exported here, so `urls.py` names them as `views.<name>`.
@@ -48,6 +49,11 @@ from .audit import (
 from .billing import (
     billing_view,
     ledger_csv_view,
+)
+from .email_backlog import (
+    email_backlog_discard_view,
+    email_backlog_send_view,
+    email_backlog_view,
 )
 from .overview import (
     overview_view,
@@ -103,6 +109,9 @@ __all__ = [
     "billing_view",
     "change_plan_view",
     "device_add_view",
+    "email_backlog_discard_view",
+    "email_backlog_send_view",
+    "email_backlog_view",
     "expiring_view",
     "follow_up_view",
     "interaction_add_view",

@@ -57,7 +57,8 @@ def _subscriber_context(ctx: Context, subscriber: Subscriber, request: HttpReque
         ctx.reseller, actor=ctx.actor, subscriber_id=subscriber.pk, query=query)[:100])
     subscriber_form = bound.get("subscriber_form") or forms.SubscriberForm(initial={
         "name": subscriber.name, "email": subscriber.email, "phone": subscriber.phone,
-        "country": subscriber.country, "external_id": subscriber.external_id or "",
+        "country": subscriber.country, "language": subscriber.language,
+        "external_id": subscriber.external_id or "",
         "marketing_consent": subscriber.marketing_consent,
         "marketing_consent_source": subscriber.marketing_consent_source,
     })
@@ -125,6 +126,8 @@ def subscriber_edit_view(request: HttpRequest, ctx: Context, subscriber_id: int)
         data = dict(form.cleaned_data)
         data["external_id"] = data["external_id"] or None
         data["country"] = (data["country"] or "").upper()
+        if not data.get("language"):
+            data.pop("language", None)
         if data["marketing_consent"] == subscriber.marketing_consent:
             data.pop("marketing_consent_source")
         try:

@@ -236,6 +236,8 @@ class SubscriberDetails:
     external_id: str | None = None
     email: str = ""
     name: str = ""
+    # The new subscriber's email language (None: the reseller's); an existing one keeps its own.
+    language: str | None = None
     # Reuse the reseller's subscriber with this external id, else this email (an external
     # billing system's create); off, a new subscriber is always made (the dashboard's form
     # asks for a new one by name).
@@ -320,7 +322,8 @@ def _subscriber_for(
     try:
         # No savepoint: subscriber_create refuses a taken external_id without a failed statement.
         return subscriber_create(actor=actor, reseller=reseller, name=name, email=email,
-                                 external_id=external_id, livemode=livemode, now=now)
+                                 external_id=external_id, language=details.language,
+                                 livemode=livemode, now=now)
     except ValidationError as error:
         if error.code != "duplicate_external_id" or not details.match_existing:
             raise

@@ -16,6 +16,7 @@ from apps.audit.services import audit_record, snapshot
 from apps.core.actors import Actor
 from apps.core.db import insert_instance
 from apps.core.errors import ValidationError
+from apps.core.validation import language_code
 
 from ..models import (
     Subscriber,
@@ -26,6 +27,7 @@ SUBSCRIBER_FIELDS = [
     "email",
     "phone",
     "country",
+    "language",
     "marketing_consent",
     "marketing_consent_at",
     "marketing_consent_source",
@@ -75,12 +77,15 @@ def subscriber_create(
     marketing_consent: bool = False,
     marketing_consent_source: str = "",
     external_id: str | None = None,
+    language: str | None = None,
     livemode: bool = True,
     now: dt.datetime | None = None,
 ) -> Subscriber:
+    """A new subscriber; its emails are in `language`, the reseller's when None."""
     authorize(actor, reseller, Perm.SUBSCRIBER_MANAGE)
     now = now or timezone.now()
     _validate_subscriber(name=name, email=email, country=country, external_id=external_id)
+    language = language_code(language or reseller.language)
     if marketing_consent and not marketing_consent_source:
         raise ValidationError(
             "Marketing consent needs its source (where the subscriber gave it).",
@@ -92,6 +97,7 @@ def subscriber_create(
         email=email.lower(),
         phone=phone,
         country=country,
+        language=language,
         marketing_consent=marketing_consent,
         marketing_consent_at=now if marketing_consent else None,
         marketing_consent_source=marketing_consent_source if marketing_consent else "",
@@ -123,8 +129,8 @@ def subscriber_update(
     """Change contact details; a consent change records when and where it was given."""
     authorize(actor, subscriber.reseller_id, Perm.SUBSCRIBER_MANAGE)
     now = now or timezone.now()
-    allowed = {"name", "email", "phone", "country", "external_id", "marketing_consent",
-               "marketing_consent_source"}
+    allowed = {"name", "email", "phone", "country", "language", "external_id",
+               "marketing_consent", "marketing_consent_source"}
     unknown = set(changes) - allowed
     if unknown:
         raise ValidationError(f"Unknown fields: {', '.join(sorted(unknown))}.", code="invalid")
@@ -137,7 +143,8 @@ def subscriber_update(
                 name=values["name"], email=values["email"], country=values["country"],
                 external_id=values["external_id"],
             )
-            for field in ("name", "email", "phone", "country", "external_id"):
+            language_code(values["language"])
+            for field in ("name", "email", "phone", "country", "language", "external_id"):
                 if field in changes:
                     setattr(subscriber, field, changes[field])
             subscriber.email = subscriber.email.lower()
