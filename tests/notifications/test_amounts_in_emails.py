@@ -33,13 +33,15 @@ def test_the_receipt_shows_the_amount_formatted_in_english(reseller, plan, subsc
         assert "We received €9.99 for your" in receipt.text
 
 
-def test_the_receipt_shows_the_amount_formatted_in_spanish_when_rendered_in_spanish(
+def test_the_receipt_to_a_spanish_subscriber_shows_the_amount_the_spanish_way(
     reseller, plan, subscriber
 ):
-    # Queued while English was active: the row keeps the figures, not the English text.
+    # Queued while English was active: the row keeps the figures, and the email is in
+    # the subscriber's language whatever the request's.
+    subscriber.language = "es"
+    subscriber.save(update_fields=["language"])
     with translation.override("en"):
         receipt = receipt_for(reseller, plan, subscriber, amount=999, currency="EUR")
-    with translation.override("es"):
         assert f"9,99{NBSP}€" in receipt.text
         assert "9.99 EUR" not in receipt.text
 
@@ -52,8 +54,7 @@ def test_the_receipt_uses_the_currencys_exponent(reseller, plan, subscriber):
 
 def test_a_resellers_template_can_use_the_amounts_figures(reseller):
     context = {**SAMPLE_CONTEXT, "amount_minor": 1234, "currency": "KWD"}
-    with translation.override("es"):
-        rendered = render_event(reseller.pk, "payment_receipt", context)
+    rendered = render_event(reseller.pk, "payment_receipt", context, language="es")
     assert f"1,234{NBSP}KWD" in rendered.text
 
 
