@@ -254,8 +254,15 @@ def render_message(message: OutboxMessage, *, time_zone: str) -> Rendered:
                         zone=zone_named(time_zone))
 
 
-def template_check(*, event: str, subject: str, text: str, html: str = "") -> Rendered:
-    """Render the templates with the sample context; a clear error if they do not render."""
+def template_check(
+    *, event: str, subject: str, text: str, html: str = "",
+    context: dict[str, Any] | None = None,
+) -> Rendered:
+    """Render the templates with the sample context; a clear error if they do not render.
+
+    `context` replaces sample values (the reseller's own name in its preview, say).
+    """
+    sample = {**SAMPLE_CONTEXT, **(context or {})}
     if event not in Event.values:
         raise ValidationError(f"{event!r} is not an event.", code="invalid_event", param="event")
     if not subject.strip():
@@ -266,7 +273,7 @@ def template_check(*, event: str, subject: str, text: str, html: str = "") -> Re
         try:
             engine = _engine_html if name == "html" else _engine_text
             engine.from_string(source).render(
-                Context(SAMPLE_CONTEXT) if name == "html" else _text(SAMPLE_CONTEXT)
+                Context(sample) if name == "html" else _text(sample)
             )
         except TemplateSyntaxError as error:
             raise ValidationError(
@@ -278,9 +285,12 @@ def template_check(*, event: str, subject: str, text: str, html: str = "") -> Re
                 f"The {name} template does not render: {error}", code="template_error",
                 param=name,
             ) from None
-    return _render(subject, text, html, SAMPLE_CONTEXT)
+    return _render(subject, text, html, sample)
 
 
-def template_preview(reseller_id: int, event: str) -> Rendered:
-    """The event's email as the reseller's subscribers would get it, with sample values."""
-    return render_event(reseller_id, event, SAMPLE_CONTEXT)
+def template_preview(
+    reseller_id: int, event: str, *, context: dict[str, Any] | None = None
+) -> Rendered:
+    """The event's email as the reseller's subscribers would get it, with sample values
+    (`context` replaces some of them)."""
+    return render_event(reseller_id, event, {**SAMPLE_CONTEXT, **(context or {})})
