@@ -423,6 +423,9 @@ def test_an_uploaded_logo_shows_in_the_header_served_as_an_image(world: World):
     assert "immutable" in image["Cache-Control"] and "private" in image["Cache-Control"]
     assert image["X-Content-Type-Options"] == "nosniff"
     assert viewer.get(reverse("dashboard:reseller_logo", args=["0" * 16])).status_code == 404
+    signed_out = Client().get(logo_url)
+    assert signed_out.status_code == 302 and "immutable" not in signed_out.get(
+        "Cache-Control", "")
     # Another reseller's staff never see it.
     other = _client(member(world.other, "owner"))
     assert other.get(logo_url).status_code == 404

@@ -12,11 +12,11 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.cache import patch_cache_control
 from django.utils.functional import Promise
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.accounts.models import LOGO_MAX_BYTES, Reseller, User
@@ -160,14 +160,15 @@ def settings_logo_view(request: HttpRequest, ctx: Context) -> HttpResponse:
 
 
 @require_GET
-@cache_control(private=True, max_age=365 * 24 * 3600, immutable=True)
 @dashboard_view(Perm.VIEW)
 def reseller_logo_view(request: HttpRequest, ctx: Context, version: str) -> HttpResponse:
-    """The current reseller's logo. Its URL names its version, so it is cached for good."""
+    """The current reseller's logo. Its URL names its version, so it is cached for good
+    (the image only: a redirect to sign in must not be)."""
     logo = reseller_logo(ctx.reseller)
     if logo is None or version != ctx.reseller.logo_version:
         raise Http404
     response = HttpResponse(bytes(logo.content), content_type=logo.content_type)
+    patch_cache_control(response, private=True, max_age=365 * 24 * 3600, immutable=True)
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response["Content-Disposition"] = "inline"
