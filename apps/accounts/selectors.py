@@ -5,7 +5,7 @@ from django.db.models import QuerySet
 from apps.audit.models import AuditEntry
 from apps.core.actors import Actor
 
-from .models import Reseller, StaffMembership, User
+from .models import Reseller, ResellerLogo, StaffMembership, User
 from .permissions import Perm, authorize
 
 
@@ -29,3 +29,10 @@ def audit_entries(reseller: Reseller, *, actor: Actor) -> QuerySet[AuditEntry]:
     """
     authorize(actor, reseller, Perm.AUDIT_VIEW)
     return AuditEntry.objects.filter(reseller=reseller).select_related("actor_user")
+
+
+def reseller_logo(reseller: Reseller) -> ResellerLogo | None:
+    """The reseller's logo, or None. Anyone who sees the reseller's header may read it."""
+    if not reseller.logo_version:
+        return None
+    return ResellerLogo.objects.filter(reseller=reseller).first()

@@ -1,20 +1,31 @@
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import zoneinfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.utils import timezone as django_timezone
 from django.utils.text import slugify
 
 from apps.audit.services import audit_record, snapshot
 from apps.core.actors import Actor
 from apps.core.currencies import validate_currency
-from apps.core.errors import PermissionDenied, ValidationError
+from apps.core.errors import DomainError, PermissionDenied, ValidationError
 from apps.core.validation import language_code
 
-from .models import ReactivationPolicy, Reseller, Role, StaffMembership, User
+from .models import (
+    LOGO_MAX_BYTES,
+    ReactivationPolicy,
+    Reseller,
+    ResellerLogo,
+    Role,
+    StaffMembership,
+    User,
+)
 from .permissions import Perm, authorize, authorize_provider, role_of
 
 RESELLER_FIELDS = [
@@ -135,8 +146,13 @@ def staff_set_role(*, actor: Actor, reseller: Reseller, user: User, role: str) -
             f"The role is one of {', '.join(Role.values)}.", code="invalid_role", param="role"
         )
     authorize(actor, reseller, Perm.STAFF_MANAGE)
-    _refuse_owner_change_by_non_owner(actor, reseller, user, role)
     existing = StaffMembership.objects.filter(reseller=reseller, user=user).first()
+    refusal = staff_change_refusal(
+        actor=actor, actor_role=role_of(actor, reseller), user_id=user.pk,
+        current_role=existing.role if existing else None, new_role=role,
+        owners=_owner_count(reseller))
+    if refusal is not None:
+        raise refusal
     before = {"role": existing.role} if existing else None
     try:
         with transaction.atomic():
@@ -158,14 +174,11 @@ def staff_remove(*, actor: Actor, reseller: Reseller, user: User) -> None:
     membership = StaffMembership.objects.filter(reseller=reseller, user=user).first()
     if membership is None:
         return
-    _refuse_owner_change_by_non_owner(actor, reseller, user, membership.role)
-    if (
-        membership.role == Role.OWNER
-        and StaffMembership.objects.filter(reseller=reseller, role=Role.OWNER).count() == 1
-    ):
-        raise ValidationError(
-            "A reseller keeps at least one owner.", code="last_owner", param="user"
-        )
+    refusal = staff_change_refusal(
+        actor=actor, actor_role=role_of(actor, reseller), user_id=user.pk,
+        current_role=membership.role, new_role=None, owners=_owner_count(reseller))
+    if refusal is not None:
+        raise refusal
     audit_record(
         actor=actor, reseller_id=reseller.pk, action="staff.remove", obj=membership,
         before={"user": user.email, "role": membership.role},
@@ -173,14 +186,99 @@ def staff_remove(*, actor: Actor, reseller: Reseller, user: User) -> None:
     membership.delete()
 
 
-def _refuse_owner_change_by_non_owner(
-    actor: Actor, reseller: Reseller, user: User, role: str
+def _owner_count(reseller: Reseller) -> int:
+    return StaffMembership.objects.filter(reseller=reseller, role=Role.OWNER).count()
+
+
+def staff_change_refusal(
+    *, actor: Actor, actor_role: str | None, user_id: int, current_role: str | None,
+    new_role: str | None, owners: int,
+) -> DomainError | None:
+    """Why the actor may not give a staff member `new_role` (None: remove it), or None.
+
+    The services raise it; the staff page asks it for every row, so that it offers
+    only what the services accept. `actor_role` is the actor's role at the reseller
+    (None for the provider or the system), `owners` how many owners it has.
+    """
+    if actor.user is not None and actor.user.pk == user_id and actor_role is not None:
+        return ValidationError(
+            "You cannot remove yourself or change your own role: ask another owner.",
+            code="self_change", param="user")
+    # Only an owner (or the provider) grants, changes or removes the owner role.
+    if actor_role not in (None, Role.OWNER) and Role.OWNER in (new_role, current_role):
+        return PermissionDenied("Only an owner may grant or change the owner role.",
+                                code="owner_only")
+    if current_role == Role.OWNER and new_role != Role.OWNER and owners <= 1:
+        return ValidationError("A reseller keeps at least one owner.", code="last_owner",
+                               param="user")
+    return None
+
+
+# ---------------------------------------------------------------- the logo
+
+# The first bytes of each image type the header shows. SVG is refused: it can carry script.
+_LOGO_SIGNATURES = (
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+)
+
+
+def logo_content_type(content: bytes) -> str:
+    """The image type of `content`, read from its bytes; a ValidationError for anything else."""
+    for signature, content_type in _LOGO_SIGNATURES:
+        if content.startswith(signature):
+            return content_type
+    if content[:4] == b"RIFF" and content[8:12] == b"WEBP":
+        return "image/webp"
+    head = content[:512].lstrip().lower()
+    if head.startswith((b"<?xml", b"<svg", b"<!doctype svg")) or b"<svg" in head:
+        raise ValidationError("SVG logos are refused: an SVG file can carry script. "
+                              "Upload a PNG, JPEG or WebP image.", code="logo_svg",
+                              param="logo")
+    raise ValidationError("The logo is a PNG, JPEG or WebP image.", code="logo_type",
+                          param="logo")
+
+
+@transaction.atomic
+def reseller_logo_set(
+    *, actor: Actor, reseller: Reseller, content: bytes, now: dt.datetime | None = None
+) -> ResellerLogo:
+    """Store the reseller's logo (PNG, JPEG or WebP, at most LOGO_MAX_BYTES), replacing any."""
+    authorize(actor, reseller, Perm.SETTINGS_MANAGE)
+    now = now or django_timezone.now()
+    if not content:
+        raise ValidationError("Choose an image file.", code="required", param="logo")
+    if len(content) > LOGO_MAX_BYTES:
+        raise ValidationError(
+            f"The logo is at most {LOGO_MAX_BYTES // 1024} KB; this one is "
+            f"{(len(content) + 1023) // 1024} KB.", code="logo_too_large", param="logo")
+    content_type = logo_content_type(content)
+    version = hashlib.sha256(content).hexdigest()[:16]
+    locked = Reseller.objects.select_for_update().get(pk=reseller.pk)
+    before = locked.logo_version
+    logo, _ = ResellerLogo.objects.update_or_create(
+        reseller=locked, defaults={"content": content, "content_type": content_type,
+                                   "updated_at": now})
+    Reseller.objects.filter(pk=locked.pk).update(logo_version=version)
+    reseller.logo_version = version
+    audit_record(actor=actor, reseller_id=reseller.pk, action="reseller.logo_set", obj=locked,
+                 before={"logo_version": before},
+                 after={"logo_version": version, "content_type": content_type,
+                        "bytes": len(content)}, now=now)
+    return logo
+
+
+@transaction.atomic
+def reseller_logo_remove(
+    *, actor: Actor, reseller: Reseller, now: dt.datetime | None = None
 ) -> None:
-    """Only an owner (or the provider) grants, changes or removes the owner role."""
-    actor_role = role_of(actor, reseller)
-    if actor_role is None or actor_role == Role.OWNER:
+    authorize(actor, reseller, Perm.SETTINGS_MANAGE)
+    locked = Reseller.objects.select_for_update().get(pk=reseller.pk)
+    if not locked.logo_version:
         return
-    target_role = role_of(Actor.for_user(user), reseller)
-    if role == Role.OWNER or target_role == Role.OWNER:
-        raise PermissionDenied("Only an owner may grant or change the owner role.",
-                               code="owner_only")
+    ResellerLogo.objects.filter(reseller=locked).delete()
+    Reseller.objects.filter(pk=locked.pk).update(logo_version="")
+    audit_record(actor=actor, reseller_id=reseller.pk, action="reseller.logo_remove",
+                 obj=locked, before={"logo_version": locked.logo_version},
+                 after={"logo_version": ""}, now=now or django_timezone.now())
+    reseller.logo_version = ""

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -246,7 +249,9 @@ class LedgerFilterForm(forms.Form):
 
 class InviteForm(forms.Form):
     email = forms.EmailField(label=_("Email"))
-    role = forms.ChoiceField(label=_("Role"), choices=translated(Role.choices))
+    # The least a new colleague needs; an owner is made on purpose.
+    role = forms.ChoiceField(label=_("Role"), choices=translated(Role.choices),
+                             initial=Role.VIEWER)
 
 
 class RoleForm(forms.Form):
@@ -263,6 +268,12 @@ class ResellerSettingsForm(forms.Form):
     contact_email = forms.EmailField(label=_("Contact email"))
     reactivation_policy = forms.ChoiceField(label=_("When a suspended account is reactivated"),
                                             choices=translated(ReactivationPolicy.choices))
+
+
+class LogoForm(forms.Form):
+    logo = forms.FileField(
+        label=_("Logo (PNG, JPEG or WebP, up to 256 KB)"),
+        widget=forms.ClearableFileInput(attrs={"accept": "image/png,image/jpeg,image/webp"}))
 
 
 class TestEmailForm(forms.Form):
@@ -315,6 +326,11 @@ class NotificationSettingsForm(forms.Form):
         label=_("Email service API key (leave empty to keep the saved one)"), required=False,
         strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
 
+    # Shown only for their delivery (static/js/panel.js, data-show-when), and neither
+    # required nor saved for another one: the stored values stay as they were.
+    SMTP_FIELDS = ("smtp_host", "smtp_port", "smtp_username", "smtp_password", "smtp_security")
+    ESP_FIELDS = ("esp_name", "esp_api_key")
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         from apps.notifications.models import ESP_CHOICES, Delivery, Event, SmtpSecurity
 
@@ -326,11 +342,22 @@ class NotificationSettingsForm(forms.Form):
             SmtpSecurity.choices)
         self.fields["esp_name"].choices = [("", "-"), *ESP_CHOICES]  # type: ignore[attr-defined]
 
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        delivery = data.get("delivery")
+        unused = {"smtp": self.ESP_FIELDS, "esp": self.SMTP_FIELDS}.get(
+            str(delivery), self.SMTP_FIELDS + self.ESP_FIELDS)
+        for name in unused:
+            self.errors.pop(name, None)
+            data.pop(name, None)
+        return data
+
 
 class TemplateForm(forms.Form):
     """A reseller's own version of one event's email, previewed before it is saved."""
 
-    event = forms.ChoiceField(label=_("Email"), choices=[])
+    # Chosen in the tab's one event selector, which loads the form.
+    event = forms.ChoiceField(label=_("Email"), choices=[], widget=forms.HiddenInput)
     subject = forms.CharField(label=_("Subject"), max_length=255)
     text = forms.CharField(label=_("Text body"), widget=forms.Textarea(attrs={"rows": 8}))
     html = forms.CharField(label=_("HTML body (optional)"), required=False,
@@ -373,6 +400,11 @@ class ApiKeyForm(forms.Form):
                                        choices=[])
     expires_at = forms.DateField(label=_("Expires on (optional)"), required=False,
                                  widget=forms.DateInput(attrs={"type": "date"}))
+    allowed_ips = forms.CharField(
+        label=_("Allowed IP addresses or networks (one per line or comma separated; "
+                "empty: any address)"),
+        required=False, max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "203.0.113.7\n198.51.100.0/24"}))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         from apps.api.models import Scope
@@ -380,6 +412,26 @@ class ApiKeyForm(forms.Form):
         kwargs.setdefault("auto_id", "key_%s")
         super().__init__(*args, **kwargs)
         self.fields["scopes"].choices = Scope.choices  # type: ignore[attr-defined]
+
+    def clean_expires_at(self) -> Any:
+        expires = self.cleaned_data.get("expires_at")
+        if expires is not None and expires <= timezone.localdate():
+            raise forms.ValidationError(_("The expiry date is after today."))
+        return expires
+
+    def clean_allowed_ips(self) -> list[str]:
+        values = [v for v in re.split(r"[\s,;]+", self.cleaned_data.get("allowed_ips") or "") if v]
+        bad = []
+        for value in values:
+            try:
+                ipaddress.ip_network(value, strict=False)
+            except ValueError:
+                bad.append(value)
+        if bad:
+            raise forms.ValidationError(
+                _("Not an IP address or network (like 203.0.113.7 or 198.51.100.0/24): "
+                  "%(values)s"), params={"values": ", ".join(bad)})
+        return values
 
 
 class WebhookForm(forms.Form):

@@ -343,10 +343,15 @@ def render_message(message: OutboxMessage, *, time_zone: str) -> Rendered:
 
 
 def template_check(
-    *, event: str, subject: str, text: str, html: str = "", language: str = ENGLISH
+    *, event: str, subject: str, text: str, html: str = "", language: str = ENGLISH,
+    context: dict[str, Any] | None = None,
 ) -> Rendered:
     """Render the templates with the sample context in `language`; a clear error if they do
-    not render."""
+    not render.
+
+    `context` replaces sample values (the reseller's own name in its preview, say).
+    """
+    sample = {**SAMPLE_CONTEXT, **(context or {})}
     if event not in Event.values:
         raise ValidationError(f"{event!r} is not an event.", code="invalid_event", param="event")
     language_code(language)
@@ -359,7 +364,7 @@ def template_check(
             engine = _engine_html if name == "html" else _engine_text
             with translation.override(language):
                 engine.from_string(source).render(
-                    Context(SAMPLE_CONTEXT) if name == "html" else _text(SAMPLE_CONTEXT)
+                    Context(sample) if name == "html" else _text(sample)
                 )
         except TemplateSyntaxError as error:
             raise ValidationError(
@@ -372,10 +377,14 @@ def template_check(
                 param=name,
             ) from None
     with translation.override(language):
-        return _render(subject, text, html, SAMPLE_CONTEXT)
+        return _render(subject, text, html, sample)
 
 
-def template_preview(reseller_id: int, event: str, language: str | None = None) -> Rendered:
+def template_preview(
+    reseller_id: int, event: str, language: str | None = None, *,
+    context: dict[str, Any] | None = None,
+) -> Rendered:
     """The event's email as the reseller's subscribers in `language` would get it, with
-    sample values."""
-    return render_event(reseller_id, event, SAMPLE_CONTEXT, language=language)
+    sample values (`context` replaces some of them)."""
+    return render_event(reseller_id, event, {**SAMPLE_CONTEXT, **(context or {})},
+                        language=language)

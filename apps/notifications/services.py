@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import secrets
 import smtplib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from email.utils import make_msgid
 from typing import Any
 
@@ -444,7 +445,7 @@ def outbox_backlog_discard(
 def _connection(config: NotificationSettings) -> BaseEmailBackend:
     if config.delivery == Delivery.SMTP:
         return get_connection(
-            "django.core.mail.backends.smtp.EmailBackend",
+            "apps.notifications.smtp.ReplyKeepingEmailBackend",
             host=config.smtp_host, port=config.smtp_port,
             username=config.smtp_username or None, password=config.smtp_password or None,
             use_tls=config.smtp_security == SmtpSecurity.STARTTLS,
@@ -466,7 +467,7 @@ def _sender(config: NotificationSettings, reseller: Reseller) -> str:
 
 def _send(
     config: NotificationSettings, reseller: Reseller, *, to: list[str], subject: str, text: str,
-    html: str,
+    html: str, connection: BaseEmailBackend | None = None,
 ) -> str:
     """Send one email; returns the provider's message id. Raises on any delivery error."""
     sender = _sender(config, reseller)
@@ -474,7 +475,7 @@ def _send(
     message_id = make_msgid(domain=domain or None)
     email = EmailMultiAlternatives(subject=subject, body=text, from_email=sender, to=to,
                                    headers={"Message-ID": message_id},
-                                   connection=_connection(config))
+                                   connection=connection or _connection(config))
     if html:
         email.attach_alternative(html, "text/html")
     email.send(fail_silently=False)
@@ -614,12 +615,52 @@ class TestEmailResult:
     ok: bool
     message: str
     provider_message_id: str = ""
+    # Where it went: "smtp" (detail: host:port), "esp" (detail: the service), or the
+    # panel's own EMAIL_BACKEND: "panel_console", "panel_file" (detail: the directory),
+    # "panel_memory", "panel_dummy", "panel_smtp" (detail: host:port), "panel_other"
+    # (detail: the backend). Empty when nothing could be sent.
+    via: str = ""
+    detail: str = ""
+    # The SMTP server's answer to the message ("250 2.0.0 Ok: queued as 4Xk2").
+    server_reply: str = ""
+    # The outbox row that records it (a test row: livemode False, out of the live counts).
+    outbox_id: int | None = None
+
+
+_PANEL_BACKENDS = {
+    "django.core.mail.backends.console.EmailBackend": "panel_console",
+    "django.core.mail.backends.filebased.EmailBackend": "panel_file",
+    "django.core.mail.backends.locmem.EmailBackend": "panel_memory",
+    "django.core.mail.backends.dummy.EmailBackend": "panel_dummy",
+    "django.core.mail.backends.smtp.EmailBackend": "panel_smtp",
+}
+
+
+def _destination(config: NotificationSettings) -> tuple[str, str]:
+    """(via, detail) of TestEmailResult for the reseller's settings."""
+    if config.delivery == Delivery.SMTP:
+        return "smtp", f"{config.smtp_host}:{config.smtp_port}"
+    if config.delivery == Delivery.ESP:
+        return "esp", config.esp_name
+    backend = django_settings.EMAIL_BACKEND
+    via = _PANEL_BACKENDS.get(backend, "panel_other")
+    detail = {
+        "panel_file": str(getattr(django_settings, "EMAIL_FILE_PATH", "")),
+        "panel_smtp": f"{django_settings.EMAIL_HOST}:{django_settings.EMAIL_PORT}",
+        "panel_other": backend,
+    }.get(via, "")
+    return via, detail
 
 
 def send_test_email(
     *, actor: Actor, reseller: Reseller, to: str, now: dt.datetime | None = None
 ) -> TestEmailResult:
-    """Send a test email now through the reseller's real settings; report success or the server's error."""
+    """Send a test email now through the reseller's real settings; report success or the server's error.
+
+    Sent in the request, not through a worker: it tests the settings, and the
+    answer is wanted at once (SMTP_TIMEOUT_SECONDS at most). An outbox row records
+    it, sent or failed, so it can be found like any other email.
+    """
     authorize(actor, reseller, Perm.SETTINGS_MANAGE)
     now = now or timezone.now()
     try:
@@ -632,19 +673,36 @@ def send_test_email(
         return TestEmailResult(
             ok=False, message="No email delivery is configured: nothing can be sent."
         )
+    via, detail = _destination(config)
     rendered = render_event(reseller.pk, Event.TEST, {"reseller_name": reseller.name},
                             language=reseller.language)
+    connection = _connection(config)
     try:
         provider_id = _send(config, reseller, to=[to], subject=rendered.subject,
                             text=rendered.text,
                             html=rendered.html or layout_html(rendered.subject, rendered.text,
-                                                                  reseller.language))
+                                                                  reseller.language),
+                            connection=connection)
     except Exception as error:
-        result = TestEmailResult(ok=False, message=_error_text(error))
+        result = TestEmailResult(ok=False, message=_error_text(error), via=via, detail=detail)
     else:
         result = TestEmailResult(ok=True, message=f"Sent to {to}.",
-                                 provider_message_id=provider_id)
-    audit_record(actor=actor, reseller_id=reseller.pk, action="notifications.test_email",
-                 obj=reseller, after={"to": to, "ok": result.ok, "message": result.message},
-                 now=now)
-    return result
+                                 provider_message_id=provider_id, via=via, detail=detail,
+                                 server_reply=getattr(connection, "last_reply", ""))
+    with transaction.atomic():
+        # A test row: not mail to subscribers, so never in the live counts and banners
+        # (a failed test would otherwise say "1 email failed" for good).
+        row = OutboxMessage.objects.create(
+            reseller=reseller, livemode=False, event=Event.TEST, language=reseller.language,
+            dedupe_key=f"test:{now:%Y%m%d%H%M%S%f}:{secrets.token_hex(4)}", recipient=to,
+            subject=rendered.subject[:255], text_encrypted=crypto.encrypt(rendered.text),
+            html_encrypted=crypto.encrypt(rendered.html) if rendered.html else "",
+            status=OutboxStatus.SENT if result.ok else OutboxStatus.FAILED, attempts=1,
+            next_attempt_at=now, created_at=now, sent_at=now if result.ok else None,
+            last_error="" if result.ok else result.message,
+            provider_message_id=result.provider_message_id[:255],
+        )
+        audit_record(actor=actor, reseller_id=reseller.pk, action="notifications.test_email",
+                     obj=reseller, after={"to": to, "ok": result.ok, "message": result.message,
+                                          "outbox_id": row.pk}, now=now)
+    return replace(result, outbox_id=row.pk)

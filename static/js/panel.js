@@ -66,3 +66,19 @@ document.addEventListener("click", function (event) {
     pick.querySelector("input[type=search]").focus();
   }
 });
+// A field shown only for some values of another: <div data-show-when="delivery"
+// data-show-values="smtp"> (the SMTP fields). Without JS every field shows.
+function panelShowWhen(root) {
+  root.querySelectorAll("[data-show-when]").forEach(function (field) {
+    var form = field.closest("form");
+    var control = form && form.elements[field.dataset.showWhen];
+    if (!control || field.dataset.showBound) { return; }
+    field.dataset.showBound = "1";
+    var values = (field.dataset.showValues || "").split(" ");
+    var update = function () { field.hidden = values.indexOf(control.value) === -1; };
+    control.addEventListener("change", update);
+    update();
+  });
+}
+document.addEventListener("DOMContentLoaded", function () { panelShowWhen(document); });
+document.addEventListener("htmx:load", function (event) { panelShowWhen(event.detail.elt); });

@@ -57,6 +57,15 @@ ENDPOINTS = [
     Endpoint("plan_edit", Perm.PLAN_MANAGE, obj="plan"),
     Endpoint("plan_archive", Perm.PLAN_MANAGE, "post", "plan"),
     Endpoint("settings", Perm.SETTINGS_MANAGE),
+    Endpoint("settings_reseller", Perm.SETTINGS_MANAGE),
+    Endpoint("settings_subscription", Perm.SETTINGS_MANAGE),
+    Endpoint("settings_notifications", Perm.SETTINGS_MANAGE),
+    Endpoint("settings_template", Perm.SETTINGS_MANAGE),
+    Endpoint("settings_api", Perm.API_KEYS_MANAGE),
+    Endpoint("settings_staff", Perm.STAFF_MANAGE),
+    Endpoint("settings_security", Perm.SECURITY_MANAGE),
+    Endpoint("settings_logo", Perm.SETTINGS_MANAGE, "post", data=(("action", "remove"),)),
+    Endpoint("outbox_message", Perm.SETTINGS_MANAGE, obj="outbox"),
     Endpoint("settings_reseller", Perm.SETTINGS_MANAGE, "post",
              data=(("timezone", "UTC"), ("contact_email", "a@b.example"),
                    ("reactivation_policy", "from_expiry"))),
@@ -94,5 +103,5 @@ ENDPOINTS = [
 
 OBJECT_URLS = [e for e in ENDPOINTS if e.obj in {"subscriber", "account", "plan", "note",
                                                 "interaction", "api_key", "endpoint",
-                                                "delivery"}]
+                                                "delivery", "outbox"}]
 POSTS = [e for e in ENDPOINTS if e.method == "post"]

@@ -178,7 +178,7 @@ def test_banner_reads_the_outbox_warning_and_links_to_the_settings(world, signed
                                         status="not_sent_no_email_backend").count()
     assert held >= 1
     assert f"No email delivery is configured: {held} email" in page
-    assert reverse("dashboard:settings") + "#notifications" in page
+    assert reverse("dashboard:settings_notifications") in page
     use_smtp(world.reseller, port)
     # Delivery works; what was held before waits for the reseller's choice, and says so.
     assert f"{held} email" in client.get("/").content.decode()
@@ -235,7 +235,7 @@ def test_notification_settings_save_events_sender_and_smtp(world, signed_in):
     assert client.post(url, {**data, "smtp_password": ""}).status_code == 302
     config.refresh_from_db()
     assert config.smtp_password == "s3cret"
-    assert "s3cret" not in client.get(reverse("dashboard:settings")).content.decode()
+    assert "s3cret" not in client.get(url).content.decode()
     # SMTP without a host: the error is beside the field, and nothing changes.
     response = client.post(url, {**data, "smtp_host": "", "sender_name": "Changed"})
     assert response.status_code == 400
@@ -265,9 +265,9 @@ def test_template_preview_save_and_refusal(world, signed_in):
     assert client.post(url, {**data, "action": "save"}).status_code == 302
     template = NotificationTemplate.objects.get(reseller=world.reseller, event="welcome")
     assert template.subject == "Hello {{ subscriber_name }}"
-    loaded = client.get(reverse("dashboard:settings_template_load"), {"event": "welcome"})
+    loaded = client.get(reverse("dashboard:settings_template"), {"event": "welcome"})
     assert "User {{ username }}" in loaded.content.decode()
-    assert client.get(reverse("dashboard:settings_template_load"),
+    assert client.get(reverse("dashboard:settings_template"),
                       {"event": "nope"}).status_code == 404
 
 
@@ -330,7 +330,7 @@ def test_api_key_shown_once_then_revoke_and_rotate(world, signed_in):
     full = re.search(r'data-testid="shown-once">([^<]+)<', page)
     assert full and full.group(1).startswith(key.prefix)
     assert "TEST MODE" in page and response["Cache-Control"] == "no-store"
-    listing = client.get(reverse("dashboard:settings")).content.decode()
+    listing = client.get(reverse("dashboard:settings_api")).content.decode()
     assert key.prefix in listing and full.group(1) not in listing
     client.post(reverse("dashboard:api_key_rotate", args=[key.pk]))
     key.refresh_from_db()
@@ -361,7 +361,7 @@ def test_webhook_endpoint_secret_shown_once_delete_and_redeliver(world, signed_i
     delivery = endpoint.deliveries.get()
     delivery.status = "failed"
     delivery.save(update_fields=["status"])
-    listing = client.get(reverse("dashboard:settings")).content.decode()
+    listing = client.get(reverse("dashboard:settings_api")).content.decode()
     assert 'data-testid="delivery"' in listing and secret.group(1) not in listing
     client.post(reverse("dashboard:webhook_redeliver", args=[delivery.pk]))
     delivery.refresh_from_db()
@@ -434,7 +434,8 @@ def test_settings_and_subscriber_queries_do_not_grow_with_rows(
             assert client.get(url).status_code == 200
         return len(captured.captured_queries)
 
-    urls = [reverse("dashboard:settings"),
+    urls = [reverse("dashboard:settings_api"), reverse("dashboard:settings_staff"),
+            reverse("dashboard:settings_security"),
             reverse("dashboard:subscriber", args=[world.subscriber.pk])]
     add(2)
     few = [count(url, 60) for url in urls]
@@ -449,7 +450,10 @@ def test_settings_and_subscriber_queries_do_not_grow_with_rows(
 def test_new_pages_speak_spanish(world, signed_in):
     client = signed_in(world.reseller, "owner")
     client.post("/i18n/setlang/", {"language": "es", "next": "/"})
-    settings_page = client.get(reverse("dashboard:settings")).content.decode()
+    settings_page = "".join(
+        client.get(reverse(f"dashboard:{name}")).content.decode()
+        for name in ("settings_subscription", "settings_notifications", "settings_template",
+                     "settings_api"))
     for text in ("Plantillas de correo", "Claves API", "Puerto SMTP",
                  "Mínimo de créditos (aviso cuando el saldo baja de él; 0 = desactivado)",
                  "Bienvenida (con credenciales)", "Servidor SMTP"):

@@ -14,6 +14,7 @@ from apps.accounts.permissions import role_allows
 from apps.api.models import WebhookDelivery
 from apps.api.services import api_key_create, webhook_endpoint_create
 from apps.crm.services import interaction_add, note_add
+from apps.notifications.models import OutboxMessage
 from apps.subscriptions.services import account_renew
 from tests.conftest import SYSTEM, grant
 from tests.factories import MembershipFactory
@@ -42,7 +43,9 @@ def _objects(world: World, reseller_is_other: bool = False) -> dict[str, Any]:
     account_renew(actor=SYSTEM, account=account)
     delivery = WebhookDelivery.objects.filter(endpoint=endpoint).first()
     assert delivery is not None
-    return {"subscriber": subscriber.pk, "account": account.pk, "plan": account.plan_id,
+    outbox = OutboxMessage.objects.filter(reseller=reseller).first()
+    assert outbox is not None
+    return {"outbox": outbox.pk, "subscriber": subscriber.pk, "account": account.pk, "plan": account.plan_id,
             "note": note.pk, "interaction": interaction.pk, "user": staff_user.pk,
             "api_key": key.pk, "endpoint": endpoint.pk, "delivery": delivery.pk}
 

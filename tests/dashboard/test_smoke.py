@@ -6,7 +6,8 @@ from django.urls import reverse
 pytestmark = pytest.mark.django_db
 
 PAGES = ["overview", "billing", "subscribers", "expiring", "queue", "account_new", "plans",
-         "plan_new", "settings", "audit"]
+         "plan_new", "settings_reseller", "settings_subscription", "settings_notifications",
+         "settings_template", "settings_api", "settings_staff", "settings_security", "audit"]
 
 
 @pytest.mark.parametrize("name", PAGES)

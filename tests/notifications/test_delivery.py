@@ -188,6 +188,37 @@ def test_send_test_email_reports_success_or_the_servers_own_error(reseller, smtp
         call_command("send_test_email", "--reseller", reseller.slug, "--to", "x@example.org")
 
 
+def test_the_test_email_says_where_it_went_and_leaves_a_test_row(reseller, smtp):
+    catcher, port = smtp
+    use_smtp(reseller, port)
+    result = send_test_email(actor=SYSTEM, reseller=reseller, to="me@example.org")
+    assert result.outbox_id is not None
+    assert (result.via, result.detail) == ("smtp", f"127.0.0.1:{port}")
+    assert result.server_reply == "250 Message accepted for delivery"
+    row = OutboxMessage.objects.get(pk=result.outbox_id)
+    assert (row.event, row.status, row.livemode, row.recipient) == \
+        ("test", "sent", False, "me@example.org")
+    assert row.sent_at is not None and row.provider_message_id == result.provider_message_id
+    catcher.refuse_with = "451 4.3.0 Try later"
+    result = send_test_email(actor=SYSTEM, reseller=reseller, to="me@example.org")
+    assert result.outbox_id is not None
+    row = OutboxMessage.objects.get(pk=result.outbox_id)
+    assert (row.status, row.last_error) == ("failed", "451 4.3.0 Try later")
+    # Not a subscriber's email: no banner, and never sent again.
+    assert email_delivery_warning(reseller, actor=SYSTEM) is None
+    outbox_deliver_due()
+    assert OutboxMessage.objects.get(pk=row.pk).status == "failed"
+
+
+def test_the_panels_own_backend_is_named(reseller, settings, tmp_path):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    settings.EMAIL_FILE_PATH = str(tmp_path)
+    notification_settings_update(actor=SYSTEM, reseller=reseller, delivery="panel")
+    result = send_test_email(actor=SYSTEM, reseller=reseller, to="me@example.org")
+    assert result.ok and (result.via, result.detail) == ("panel_file", str(tmp_path))
+    assert any(tmp_path.iterdir())
+
+
 def test_the_smtp_password_is_stored_encrypted(reseller):
     config = notification_settings_update(actor=SYSTEM, reseller=reseller, delivery="smtp",
                                           smtp_host="mail.example.org", smtp_username="u",

@@ -15,6 +15,7 @@ from apps.api.models import WebhookDelivery
 from apps.api.services import api_key_create, webhook_endpoint_create
 from apps.core.dates import add_months
 from apps.crm.services import interaction_add, note_add
+from apps.notifications.models import OutboxMessage
 from apps.subscriptions.models import Plan, ServiceAccount, Subscriber
 from apps.subscriptions.services import account_create, account_renew, account_suspend
 from tests.conftest import SYSTEM, grant
@@ -38,6 +39,8 @@ VARIANTS: list[tuple[str, dict[str, Any], dict[str, str]]] = [
     ("expiring", {"days": "30"}, {}),
     ("billing", {"kind": "activation", "date_from": "2020-01-01", "date_to": "2099-01-01"}, {}),
     ("audit", {"action": "account."}, {}),
+    ("settings_template", {"event": "renewal_reminder"}, {}),
+    ("settings_template_load", {"event": "expired"}, {"HTTP_HX_REQUEST": "true"}),
 ]
 
 
@@ -79,6 +82,7 @@ def world(reseller: Reseller, settings: Any) -> World:
         "user": MembershipFactory.create(reseller=reseller, role="viewer").user.pk,
         "api_key": key.pk, "endpoint": endpoint.pk,
         "delivery": WebhookDelivery.objects.get(endpoint=endpoint).pk,
+        "outbox": OutboxMessage.objects.filter(account=account).first().pk,  # type: ignore[union-attr]
     }
     return World(reseller=reseller, plan=plan, subscriber=subscriber, account=account,
                  objects=objects)
@@ -96,7 +100,8 @@ def data(world: World, values: Any) -> dict[str, Any]:
 @pytest.mark.parametrize("endpoint", GETS, ids=lambda e: e.name)
 def test_every_page_renders_for_the_owner(world, endpoint):
     client = sign_in_with_2fa(world.reseller)
-    response = client.get(url(world, endpoint), data(world, endpoint.data))
+    # /settings/ opens its first tab; the template loader without htmx, the templates tab.
+    response = client.get(url(world, endpoint), data(world, endpoint.data), follow=True)
     assert response.status_code == 200, response.content[:2000]
 
 

@@ -8,9 +8,10 @@
 - accounts: account actions and the new-account page
 - renewals: the renewal queue
 - plans: the plan list and form
-- settings: the settings page (reseller, lifecycle, notifications, templates, security)
-- api_keys: API keys and webhook endpoints
-- staff: staff invitations, roles, removal
+- settings: the settings tabs (reseller and its logo, lifecycle, notifications and the test
+  email, templates, security)
+- api_keys: the API tab: API keys and webhook endpoints
+- staff: the staff tab: invitations, roles, removal
 - audit: the audit trail
 - email_backlog: the emails held while no delivery was set up (send, send recent, discard)
 - _common: helpers the modules share
@@ -39,6 +40,7 @@ from .api_keys import (
     api_key_create_view,
     api_key_revoke_view,
     api_key_rotate_view,
+    settings_api_view,
     webhook_create_view,
     webhook_delete_view,
     webhook_redeliver_view,
@@ -67,6 +69,9 @@ from .renewals import (
     queue_view,
 )
 from .settings import (
+    outbox_message_view,
+    reseller_logo_view,
+    settings_logo_view,
     settings_notifications_view,
     settings_reseller_view,
     settings_security_view,
@@ -77,6 +82,7 @@ from .settings import (
     settings_view,
 )
 from .staff import (
+    settings_staff_view,
     staff_invite_view,
     staff_remove_view,
     staff_role_view,
@@ -119,6 +125,7 @@ __all__ = [
     "ledger_csv_view",
     "note_add_view",
     "note_edit_view",
+    "outbox_message_view",
     "overview_view",
     "plan_archive_view",
     "plan_edit_view",
@@ -126,11 +133,15 @@ __all__ = [
     "queue_view",
     "renew_view",
     "renewal_source_view",
+    "reseller_logo_view",
     "reset_password_view",
     "reveal_view",
+    "settings_api_view",
+    "settings_logo_view",
     "settings_notifications_view",
     "settings_reseller_view",
     "settings_security_view",
+    "settings_staff_view",
     "settings_subscription_view",
     "settings_template_default_view",
     "settings_template_view",

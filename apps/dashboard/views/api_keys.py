@@ -1,4 +1,4 @@
-"""API keys and webhook endpoints, on the settings page."""
+"""The API and webhooks tab: API keys (scopes, IP allow-list, expiry) and webhook endpoints."""
 
 from __future__ import annotations
 
@@ -7,8 +7,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect
-from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -19,19 +17,41 @@ from apps.core.errors import DomainError
 
 from .. import forms
 from ..access import Context, dashboard_view
-from ._common import _page
-from .settings import _settings_context, _settings_error
+from .settings import tab_page, tab_redirect
+
+
+def _api_page(request: HttpRequest, ctx: Context, *, status: int = 200,
+              shown_once: dict[str, Any] | None = None,
+              api_key_form: forms.ApiKeyForm | None = None,
+              webhook_form: forms.WebhookForm | None = None) -> HttpResponse:
+    reseller = ctx.reseller
+    response = tab_page(
+        request, ctx, "api", status=status,
+        api_keys=list(ApiKey.objects.filter(reseller=reseller).order_by("-created_at")[:100]),
+        endpoints=list(WebhookEndpoint.objects.filter(reseller=reseller, deleted_at=None)
+                       .order_by("-created_at")[:50]),
+        deliveries=list(WebhookDelivery.objects.filter(reseller=reseller)
+                        .select_related("endpoint").order_by("-id")[:30]),
+        api_key_form=api_key_form or forms.ApiKeyForm(),
+        webhook_form=webhook_form or forms.WebhookForm(),
+        shown_once=shown_once,
+    )
+    if shown_once:
+        response["Cache-Control"] = "no-store"
+    return response
 
 
 def _api_error(request: HttpRequest, ctx: Context, **bound: Any) -> HttpResponse:
-    return _settings_error(request, ctx, **bound)
+    return _api_page(request, ctx, status=400, **bound)
 
 
 def _api_shown(request: HttpRequest, ctx: Context, shown: dict[str, Any]) -> HttpResponse:
-    response = _page(request, ctx, "dashboard/settings.html",
-                     **_settings_context(ctx, shown_once=shown))
-    response["Cache-Control"] = "no-store"
-    return response
+    return _api_page(request, ctx, shown_once=shown)
+
+
+@dashboard_view(Perm.API_KEYS_MANAGE)
+def settings_api_view(request: HttpRequest, ctx: Context) -> HttpResponse:
+    return _api_page(request, ctx)
 
 
 def _api_key(ctx: Context, key_id: int) -> ApiKey:
@@ -51,7 +71,7 @@ def api_key_create_view(request: HttpRequest, ctx: Context) -> HttpResponse:
         try:
             key, raw = api_services.api_key_create(
                 actor=ctx.actor, reseller=ctx.reseller, name=data["name"], mode=data["mode"],
-                scopes=data["scopes"],
+                scopes=data["scopes"], allowed_ips=data["allowed_ips"],
                 expires_at=dt.datetime.combine(expires, dt.time(), tzinfo=dt.UTC)
                 if expires else None)
         except DomainError as error:
@@ -67,7 +87,7 @@ def api_key_create_view(request: HttpRequest, ctx: Context) -> HttpResponse:
 def api_key_revoke_view(request: HttpRequest, ctx: Context, key_id: int) -> HttpResponse:
     key = api_services.api_key_revoke(actor=ctx.actor, key=_api_key(ctx, key_id))
     messages.success(request, _("Key %(prefix)s revoked.") % {"prefix": key.prefix})
-    return redirect(reverse("dashboard:settings") + "#api")
+    return tab_redirect("api")
 
 
 @require_POST
@@ -105,7 +125,7 @@ def webhook_delete_view(request: HttpRequest, ctx: Context, endpoint_id: int) ->
         raise Http404
     api_services.webhook_endpoint_delete(actor=ctx.actor, endpoint=endpoint)
     messages.success(request, _("Webhook endpoint deleted."))
-    return redirect(reverse("dashboard:settings") + "#api")
+    return tab_redirect("api")
 
 
 @require_POST
@@ -116,4 +136,4 @@ def webhook_redeliver_view(request: HttpRequest, ctx: Context, delivery_id: int)
         raise Http404
     api_services.webhook_redeliver(actor=ctx.actor, delivery=delivery)
     messages.success(request, _("The delivery will be sent again."))
-    return redirect(reverse("dashboard:settings") + "#api")
+    return tab_redirect("api")

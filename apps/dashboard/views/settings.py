@@ -1,27 +1,39 @@
-"""The settings page and its forms: reseller, subscription lifecycle, notifications,
-email templates, security."""
+"""The settings pages: one tab per area, each its own URL (GET shows it, POST saves it and
+comes back to it with the message): reseller, subscriptions, notifications, email templates,
+API and webhooks (api_keys.py), staff (staff.py), security."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.cache import patch_cache_control
+from django.utils.functional import Promise
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_POST
 
-from apps.accounts.models import User
+from apps.accounts.models import LOGO_MAX_BYTES, Reseller, User
 from apps.accounts.permissions import Perm
-from apps.accounts.selectors import staff_of
-from apps.accounts.services import reseller_update
-from apps.api.models import ApiKey, WebhookDelivery, WebhookEndpoint
+from apps.accounts.selectors import reseller_logo, staff_of
+from apps.accounts.services import reseller_logo_remove, reseller_logo_set, reseller_update
 from apps.core.errors import DomainError
-from apps.notifications.models import Event, NotificationSettings, NotificationTemplate
+from apps.notifications.models import (
+    Event,
+    NotificationSettings,
+    NotificationTemplate,
+    OutboxMessage,
+)
 from apps.notifications.rendering import default_template_sources, template_check, template_preview
 from apps.notifications.selectors import reseller_settings_get
 from apps.notifications.services import (
+    TestEmailResult,
     delivery_configured,
     notification_settings_for,
     notification_settings_update,
@@ -34,6 +46,136 @@ from .. import services as dash_services
 from ..access import Context, dashboard_view
 from ..models import ResellerSecurity
 from ._common import _page
+
+
+@dataclass(frozen=True)
+class Tab:
+    slug: str
+    url_name: str
+    label: Promise
+    perm: Perm
+
+
+TABS = (
+    Tab("reseller", "settings_reseller", gettext_lazy("Reseller"), Perm.SETTINGS_MANAGE),
+    Tab("subscriptions", "settings_subscription", gettext_lazy("Subscriptions"),
+        Perm.SETTINGS_MANAGE),
+    Tab("notifications", "settings_notifications", gettext_lazy("Notifications"),
+        Perm.SETTINGS_MANAGE),
+    Tab("templates", "settings_template", gettext_lazy("Email templates"),
+        Perm.SETTINGS_MANAGE),
+    Tab("api", "settings_api", gettext_lazy("API and webhooks"), Perm.API_KEYS_MANAGE),
+    Tab("staff", "settings_staff", gettext_lazy("Staff"), Perm.STAFF_MANAGE),
+    Tab("security", "settings_security", gettext_lazy("Security"), Perm.SECURITY_MANAGE),
+)
+
+
+def visible_tabs(ctx: Context) -> list[Tab]:
+    return [tab for tab in TABS if ctx.can(tab.perm)]
+
+
+def tab_page(request: HttpRequest, ctx: Context, slug: str, *, status: int = 200,
+             template: str = "", **context: Any) -> HttpResponse:
+    """One settings tab: its template (dashboard/settings/<slug>.html), with the tab bar."""
+    response = _page(request, ctx, template or f"dashboard/settings/{slug}.html",
+                     settings_tabs=visible_tabs(ctx), settings_tab=slug, **context)
+    response.status_code = status
+    return response
+
+
+def tab_redirect(slug: str) -> HttpResponse:
+    """Back to the tab, where the message is shown."""
+    return redirect(f"dashboard:{next(tab.url_name for tab in TABS if tab.slug == slug)}")
+
+
+@dashboard_view(Perm.VIEW)
+def settings_view(request: HttpRequest, ctx: Context) -> HttpResponse:
+    """The first tab the role may see."""
+    tabs = visible_tabs(ctx)
+    if not tabs:
+        raise PermissionDenied(f"The {ctx.role} role has no settings.")
+    return redirect(f"dashboard:{tabs[0].url_name}")
+
+
+# ---------------------------------------------------------------- reseller, and its logo
+
+
+def _reseller_page(request: HttpRequest, ctx: Context, *, status: int = 200,
+                   reseller_form: forms.ResellerSettingsForm | None = None,
+                   logo_form: forms.LogoForm | None = None) -> HttpResponse:
+    reseller = ctx.reseller
+    return tab_page(request, ctx, "reseller", status=status,
+                    reseller_form=reseller_form or forms.ResellerSettingsForm(initial={
+                        "timezone": reseller.timezone, "contact_email": reseller.contact_email,
+                        "reactivation_policy": reseller.reactivation_policy}),
+                    logo_form=logo_form or forms.LogoForm())
+
+
+@dashboard_view(Perm.SETTINGS_MANAGE)
+def settings_reseller_view(request: HttpRequest, ctx: Context) -> HttpResponse:
+    if request.method != "POST":
+        return _reseller_page(request, ctx)
+    form = forms.ResellerSettingsForm(request.POST)
+    if form.is_valid():
+        try:
+            reseller_update(actor=ctx.actor, reseller=ctx.reseller, **form.cleaned_data)
+            messages.success(request, _("Settings saved."))
+            return tab_redirect("reseller")
+        except DomainError as error:
+            forms.attach_error(form, error)
+    return _reseller_page(request, ctx, status=400, reseller_form=form)
+
+
+def _logo_error(error: DomainError, size: int) -> str:
+    return {
+        "logo_svg": _("SVG logos are refused: an SVG file can carry script. "
+                      "Upload a PNG, JPEG or WebP image."),
+        "logo_type": _("The logo is a PNG, JPEG or WebP image."),
+        "logo_too_large": _("The logo is at most %(max)s KB; this file is %(size)s KB.")
+        % {"max": LOGO_MAX_BYTES // 1024, "size": (size + 1023) // 1024},
+    }.get(error.code, error.message)
+
+
+@require_POST
+@dashboard_view(Perm.SETTINGS_MANAGE)
+def settings_logo_view(request: HttpRequest, ctx: Context) -> HttpResponse:
+    """Upload the logo shown in the header, or remove it (action=remove)."""
+    if request.POST.get("action") == "remove":
+        reseller_logo_remove(actor=ctx.actor, reseller=ctx.reseller)
+        messages.success(request, _("Logo removed."))
+        return tab_redirect("reseller")
+    form = forms.LogoForm(request.POST, request.FILES)
+    if form.is_valid():
+        upload = form.cleaned_data["logo"]
+        # Never more than one byte past the limit in memory, whatever was sent.
+        content = upload.read(LOGO_MAX_BYTES + 1)
+        try:
+            reseller_logo_set(actor=ctx.actor, reseller=ctx.reseller, content=content)
+        except DomainError as error:
+            form.add_error("logo", _logo_error(error, upload.size or len(content)))
+        else:
+            messages.success(request, _("Logo saved."))
+            return tab_redirect("reseller")
+    return _reseller_page(request, ctx, status=400, logo_form=form)
+
+
+@require_GET
+@dashboard_view(Perm.VIEW)
+def reseller_logo_view(request: HttpRequest, ctx: Context, version: str) -> HttpResponse:
+    """The current reseller's logo. Its URL names its version, so it is cached for good
+    (the image only: a redirect to sign in must not be)."""
+    logo = reseller_logo(ctx.reseller)
+    if logo is None or version != ctx.reseller.logo_version:
+        raise Http404
+    response = HttpResponse(bytes(logo.content), content_type=logo.content_type)
+    patch_cache_control(response, private=True, max_age=365 * 24 * 3600, immutable=True)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Content-Disposition"] = "inline"
+    return response
+
+
+# ---------------------------------------------------------------- subscriptions
 
 
 def _subscription_initial(ctx: Context) -> dict[str, Any]:
@@ -50,6 +192,27 @@ def _subscription_initial(ctx: Context) -> dict[str, Any]:
     }
 
 
+@dashboard_view(Perm.SETTINGS_MANAGE)
+def settings_subscription_view(request: HttpRequest, ctx: Context) -> HttpResponse:
+    if request.method != "POST":
+        return tab_page(request, ctx, "subscriptions",
+                        subscription_form=forms.SubscriptionSettingsForm(
+                            initial=_subscription_initial(ctx)))
+    form = forms.SubscriptionSettingsForm(request.POST)
+    if form.is_valid():
+        try:
+            subscription_settings_update(actor=ctx.actor, reseller=ctx.reseller,
+                                         **dict(form.cleaned_data))
+            messages.success(request, _("Subscription settings saved."))
+            return tab_redirect("subscriptions")
+        except DomainError as error:
+            forms.attach_error(form, error)
+    return tab_page(request, ctx, "subscriptions", status=400, subscription_form=form)
+
+
+# ---------------------------------------------------------------- notifications
+
+
 def _notification_initial(config: NotificationSettings) -> dict[str, Any]:
     return {
         "enabled_events": [e for e in Event.values if config.event_enabled(e)],
@@ -60,136 +223,168 @@ def _notification_initial(config: NotificationSettings) -> dict[str, Any]:
     }
 
 
-def _settings_context(ctx: Context, **bound: Any) -> dict[str, Any]:
-    reseller = ctx.reseller
-    security = ResellerSecurity.objects.filter(reseller=reseller).first()
-    memberships = list(staff_of(reseller, actor=ctx.actor).order_by("user__email"))
-    with_2fa = set(
-        User.objects.filter(pk__in=[m.user_id for m in memberships],
-                            totpdevice__confirmed=True).values_list("pk", flat=True)
+def _notifications_page(request: HttpRequest, ctx: Context, *, status: int = 200,
+                        notification_form: forms.NotificationSettingsForm | None = None,
+                        test_email_form: forms.TestEmailForm | None = None) -> HttpResponse:
+    config = notification_settings_for(ctx.reseller.pk)
+    return tab_page(
+        request, ctx, "notifications", status=status,
+        notification_form=notification_form or forms.NotificationSettingsForm(
+            initial=_notification_initial(config)),
+        smtp_fields=forms.NotificationSettingsForm.SMTP_FIELDS,
+        esp_fields=forms.NotificationSettingsForm.ESP_FIELDS,
+        smtp_password_set=bool(config.smtp_password_encrypted),
+        esp_api_key_set=bool(config.esp_api_key_encrypted),
+        email_ok=delivery_configured(config),
+        test_email_form=test_email_form or forms.TestEmailForm(initial={"to": ctx.user.email}),
     )
-    note_config = notification_settings_for(reseller.pk)
-    overrides = {t.event: t for t in NotificationTemplate.objects.filter(reseller=reseller)}
-    context: dict[str, Any] = {
-        "staff": [(m, m.user_id in with_2fa) for m in memberships],
-        "invite_form": bound.get("invite_form") or forms.InviteForm(),
-        "security_form": forms.SecurityForm(
-            initial={"require_2fa": bool(security and security.require_2fa)}),
-        "reseller_form": bound.get("reseller_form") or forms.ResellerSettingsForm(initial={
-            "timezone": reseller.timezone, "contact_email": reseller.contact_email,
-            "reactivation_policy": reseller.reactivation_policy}),
-        "subscription_form": bound.get("subscription_form") or forms.SubscriptionSettingsForm(
-            initial=_subscription_initial(ctx)),
-        "notification_form": bound.get("notification_form") or forms.NotificationSettingsForm(
-            initial=_notification_initial(note_config)),
-        "smtp_password_set": bool(note_config.smtp_password_encrypted),
-        "esp_api_key_set": bool(note_config.esp_api_key_encrypted),
-        "template_form": bound.get("template_form") or forms.TemplateForm(),
-        "template_preview": bound.get("template_preview"),
-        "overrides": sorted(overrides.values(), key=lambda t: t.event),
-        "test_email_form": bound.get("test_email_form") or forms.TestEmailForm(
-            initial={"to": ctx.user.email}),
-        "roles": forms.InviteForm.base_fields["role"].choices,  # type: ignore[attr-defined]
-        "email_ok": delivery_configured(note_config),
-    }
-    if ctx.can(Perm.API_KEYS_MANAGE):
-        context.update(
-            api_keys=list(ApiKey.objects.filter(reseller=reseller).order_by("-created_at")[:100]),
-            endpoints=list(WebhookEndpoint.objects.filter(reseller=reseller, deleted_at=None)
-                           .order_by("-created_at")[:50]),
-            deliveries=list(WebhookDelivery.objects.filter(reseller=reseller)
-                            .select_related("endpoint").order_by("-id")[:30]),
-            api_key_form=bound.get("api_key_form") or forms.ApiKeyForm(),
-            webhook_form=bound.get("webhook_form") or forms.WebhookForm(),
-            shown_once=bound.get("shown_once"),
-        )
-    return context
 
 
-@dashboard_view(Perm.SETTINGS_MANAGE)
-def settings_view(request: HttpRequest, ctx: Context) -> HttpResponse:
-    return _page(request, ctx, "dashboard/settings.html", **_settings_context(ctx))
-
-
-def _settings_error(request: HttpRequest, ctx: Context, **bound: Any) -> HttpResponse:
-    response = _page(request, ctx, "dashboard/settings.html", **_settings_context(ctx, **bound))
-    response.status_code = 400
-    return response
-
-
-@require_POST
-@dashboard_view(Perm.SETTINGS_MANAGE)
-def settings_reseller_view(request: HttpRequest, ctx: Context) -> HttpResponse:
-    form = forms.ResellerSettingsForm(request.POST)
-    if form.is_valid():
-        try:
-            reseller_update(actor=ctx.actor, reseller=ctx.reseller, **form.cleaned_data)
-            messages.success(request, _("Settings saved."))
-            return redirect("dashboard:settings")
-        except DomainError as error:
-            forms.attach_error(form, error)
-    return _settings_error(request, ctx, reseller_form=form)
-
-
-@require_POST
-@dashboard_view(Perm.SETTINGS_MANAGE)
-def settings_test_email_view(request: HttpRequest, ctx: Context) -> HttpResponse:
-    form = forms.TestEmailForm(request.POST)
-    if not form.is_valid():
-        return _settings_error(request, ctx, test_email_form=form)
-    try:
-        result = dash_services.test_email_send(actor=ctx.actor, reseller=ctx.reseller,
-                                               to=form.cleaned_data["to"])
-    except DomainError as error:
-        forms.attach_error(form, error)
-        return _settings_error(request, ctx, test_email_form=form)
-    if result.ok:
-        messages.success(request, _("Test email sent to %(to)s.") % {"to": form.cleaned_data["to"]})
-    else:
-        messages.error(request, _("The test email was not sent: %(error)s")
-                       % {"error": result.message})
-    return redirect(reverse("dashboard:settings") + "#notifications")
-
-
-@require_POST
-@dashboard_view(Perm.SETTINGS_MANAGE)
-def settings_subscription_view(request: HttpRequest, ctx: Context) -> HttpResponse:
-    form = forms.SubscriptionSettingsForm(request.POST)
-    if form.is_valid():
-        data = dict(form.cleaned_data)
-        try:
-            subscription_settings_update(actor=ctx.actor, reseller=ctx.reseller, **data)
-            messages.success(request, _("Subscription settings saved."))
-            return redirect(reverse("dashboard:settings") + "#subscription")
-        except DomainError as error:
-            forms.attach_error(form, error)
-    return _settings_error(request, ctx, subscription_form=form)
-
-
-@require_POST
 @dashboard_view(Perm.SETTINGS_MANAGE)
 def settings_notifications_view(request: HttpRequest, ctx: Context) -> HttpResponse:
+    if request.method != "POST":
+        return _notifications_page(request, ctx)
     form = forms.NotificationSettingsForm(request.POST)
     if form.is_valid():
         data = dict(form.cleaned_data)
         enabled = set(data.pop("enabled_events"))
         data["disabled_events"] = [e for e in Event.values if e != Event.TEST and e not in enabled]
-        password = data.pop("smtp_password") or None
-        api_key = data.pop("esp_api_key") or None
+        # Absent (another delivery is chosen) or empty: the saved secret stays.
+        password = data.pop("smtp_password", "") or None
+        api_key = data.pop("esp_api_key", "") or None
         try:
             notification_settings_update(actor=ctx.actor, reseller=ctx.reseller,
                                          smtp_password=password, esp_api_key=api_key, **data)
             messages.success(request, _("Notification settings saved."))
-            return redirect(reverse("dashboard:settings") + "#notifications")
+            return tab_redirect("notifications")
         except DomainError as error:
             forms.attach_error(form, error)
-    return _settings_error(request, ctx, notification_form=form)
+    return _notifications_page(request, ctx, status=400, notification_form=form)
+
+
+def test_email_where(result: TestEmailResult) -> str:
+    """Where the test email went, in the reader's language."""
+    if not result.ok:
+        return ""
+    return {
+        "smtp": _("Accepted by the SMTP server %(where)s, which answered: %(reply)s"),
+        "esp": _("Accepted by the email service %(where)s (message id %(id)s)."),
+        "panel_console": _("Written to the web process's console (the panel's own email "
+                           "backend sends nothing): look in the terminal that runs the panel."),
+        "panel_file": _("Written to a file in %(where)s (the panel's own email backend sends "
+                        "nothing)."),
+        "panel_memory": _("Kept in the web process's memory (the panel's own email backend "
+                          "sends nothing)."),
+        "panel_dummy": _("Thrown away by the panel's own email backend (the dummy backend)."),
+        "panel_smtp": _("Handed to the panel's SMTP server %(where)s."),
+        "panel_other": _("Handed to the panel's email backend %(where)s."),
+    }.get(result.via, _("Sent.")) % {
+        "where": result.detail, "reply": result.server_reply or _("no answer text"),
+        "id": result.provider_message_id or "-"}
 
 
 @require_POST
 @dashboard_view(Perm.SETTINGS_MANAGE)
+def settings_test_email_view(request: HttpRequest, ctx: Context) -> HttpResponse:
+    """Send it now; with htmx the result replaces the form beside the button, else a message."""
+    htmx = bool(request.headers.get("HX-Request"))
+    form = forms.TestEmailForm(request.POST)
+    result: TestEmailResult | None = None
+    if form.is_valid():
+        try:
+            result = dash_services.test_email_send(actor=ctx.actor, reseller=ctx.reseller,
+                                                   to=form.cleaned_data["to"])
+        except DomainError as error:
+            forms.attach_error(form, error)
+    if htmx:
+        # 200 even for a bad address: htmx swaps only successful answers.
+        return _page(request, ctx, "dashboard/settings/_test_email.html",
+                     test_email_form=form, test_result=result,
+                     test_where=test_email_where(result) if result else "",
+                     test_row_url=_row_url(result))
+    if result is None:
+        return _notifications_page(request, ctx, status=400, test_email_form=form)
+    row_url = _row_url(result)
+    if result.ok:
+        messages.success(request, format_html(
+            '{} {} <a href="{}">{}</a>',
+            _("Test email sent to %(to)s.") % {"to": form.cleaned_data["to"]},
+            test_email_where(result), row_url, _("See it in the outbox")))
+    elif row_url:
+        messages.error(request, format_html(
+            '{} <a href="{}">{}</a>',
+            _("The test email was not sent: %(error)s") % {"error": result.message},
+            row_url, _("See it in the outbox")))
+    else:
+        messages.error(request, _("The test email was not sent: %(error)s")
+                       % {"error": result.message})
+    return tab_redirect("notifications")
+
+
+def _row_url(result: TestEmailResult | None) -> str:
+    if result is None or result.outbox_id is None:
+        return ""
+    return reverse("dashboard:outbox_message", args=[result.outbox_id])
+
+
+@dashboard_view(Perm.SETTINGS_MANAGE)
+def outbox_message_view(request: HttpRequest, ctx: Context, message_id: int) -> HttpResponse:
+    """One outbox row: to whom, its state, the server's error. Not its body (a password)."""
+    row = OutboxMessage.objects.filter(reseller=ctx.reseller, pk=message_id) \
+        .select_related("account").first()
+    if row is None:
+        raise Http404
+    return tab_page(request, ctx, "notifications",
+                    template="dashboard/settings/outbox_message.html", row=row,
+                    outcome=dash_services.outcome_of(row))
+
+
+# ---------------------------------------------------------------- email templates
+
+
+def _preview_context(reseller: Reseller) -> dict[str, Any]:
+    """The preview is signed as the reseller's subscribers would see it."""
+    return {"reseller_name": reseller.name, "reseller_email": reseller.contact_email}
+
+
+def _template_initial(reseller: Reseller, event: str) -> dict[str, Any]:
+    override = NotificationTemplate.objects.filter(reseller=reseller, event=event).first()
+    if override is not None:
+        return {"event": event, "subject": override.subject, "text": override.text,
+                "html": override.html}
+    subject, text = default_template_sources(event)
+    return {"event": event, "subject": subject, "text": text, "html": ""}
+
+
+def _template_event(request: HttpRequest) -> str:
+    event = request.GET.get("event") or Event.WELCOME
+    if event not in Event.values:
+        raise Http404
+    return event
+
+
+def _templates_page(request: HttpRequest, ctx: Context, *, event: str, status: int = 200,
+                    template_form: forms.TemplateForm | None = None,
+                    template_preview_shown: Any = None) -> HttpResponse:
+    overrides = NotificationTemplate.objects.filter(reseller=ctx.reseller) \
+        .values_list("event", flat=True)
+    return tab_page(
+        request, ctx, "templates", status=status, event=event,
+        events=forms.TemplateForm().fields["event"].choices,  # type: ignore[attr-defined]
+        own_events=set(overrides),
+        template_form=template_form or forms.TemplateForm(
+            initial=_template_initial(ctx.reseller, event)),
+        template_preview=template_preview_shown or template_preview(
+            ctx.reseller.pk, event, context=_preview_context(ctx.reseller)),
+    )
+
+
+@dashboard_view(Perm.SETTINGS_MANAGE)
 def settings_template_view(request: HttpRequest, ctx: Context) -> HttpResponse:
-    """Preview (nothing saved) or save a template; one that does not render is refused."""
+    """GET: the event's email (the reseller's own or the default) and its preview.
+    POST: preview (nothing saved) or save; a template that does not render is refused."""
+    if request.method != "POST":
+        return _templates_page(request, ctx, event=_template_event(request))
     form = forms.TemplateForm(request.POST)
     preview = None
     if form.is_valid():
@@ -198,39 +393,48 @@ def settings_template_view(request: HttpRequest, ctx: Context) -> HttpResponse:
             if request.POST.get("action") == "save":
                 notification_template_save(actor=ctx.actor, reseller=ctx.reseller, **data)
                 messages.success(request, _("Email template saved."))
-                return redirect(reverse("dashboard:settings") + "#templates")
-            preview = template_check(**data)
+                return redirect(reverse("dashboard:settings_template")
+                                + f"?event={data['event']}")
+            preview = template_check(**data, context=_preview_context(ctx.reseller))
         except DomainError as error:
             forms.attach_error(form, error)
-    response = _page(request, ctx, "dashboard/settings.html",
-                     **_settings_context(ctx, template_form=form, template_preview=preview))
-    if form.errors:
-        response.status_code = 400
-    return response
+    event = form.cleaned_data.get("event") or _template_event(request)
+    return _templates_page(request, ctx, event=str(event), status=400 if form.errors else 200,
+                           template_form=form, template_preview_shown=preview)
 
 
 @dashboard_view(Perm.SETTINGS_MANAGE)
 def settings_template_default_view(request: HttpRequest, ctx: Context) -> HttpResponse:
-    """Load an event's current email (the reseller's own or the default) into the form."""
-    event = request.GET.get("event", "")
-    if event not in Event.values:
-        raise Http404
-    override = NotificationTemplate.objects.filter(reseller=ctx.reseller, event=event).first()
-    if override is not None:
-        initial = {"event": event, "subject": override.subject, "text": override.text,
-                   "html": override.html}
-    else:
-        subject, text = default_template_sources(event)
-        initial = {"event": event, "subject": subject, "text": text, "html": ""}
-    return _page(request, ctx, "dashboard/settings.html", **_settings_context(
-        ctx, template_form=forms.TemplateForm(initial=initial),
-        template_preview=template_preview(ctx.reseller.pk, event)))
+    """The editor of one event (htmx swaps it in when the selector changes); else the tab."""
+    event = _template_event(request)
+    if not request.headers.get("HX-Request"):
+        return redirect(reverse("dashboard:settings_template") + f"?event={event}")
+    return _page(request, ctx, "dashboard/settings/_template_editor.html", event=event,
+                 template_form=forms.TemplateForm(initial=_template_initial(ctx.reseller, event)),
+                 template_preview=template_preview(ctx.reseller.pk, event,
+                                                   context=_preview_context(ctx.reseller)))
 
 
-@require_POST
+# ---------------------------------------------------------------- security
+
+
+def _security_page(request: HttpRequest, ctx: Context) -> HttpResponse:
+    security = ResellerSecurity.objects.filter(reseller=ctx.reseller).first()
+    required = bool(security and security.require_2fa)
+    memberships = list(staff_of(ctx.reseller, actor=ctx.actor).order_by("user__email"))
+    with_2fa = set(User.objects.filter(pk__in=[m.user_id for m in memberships],
+                                       totpdevice__confirmed=True).values_list("pk", flat=True))
+    return tab_page(request, ctx, "security", require_2fa=required,
+                    security_form=forms.SecurityForm(initial={"require_2fa": required}),
+                    without_2fa=[m for m in memberships if m.user_id not in with_2fa],
+                    staff_count=len(memberships))
+
+
 @dashboard_view(Perm.SECURITY_MANAGE)
 def settings_security_view(request: HttpRequest, ctx: Context) -> HttpResponse:
+    if request.method != "POST":
+        return _security_page(request, ctx)
     dash_services.security_set_require_2fa(actor=ctx.actor, reseller=ctx.reseller,
                                            required=request.POST.get("require_2fa") == "on")
     messages.success(request, _("Security settings saved."))
-    return redirect("dashboard:settings")
+    return tab_redirect("security")
