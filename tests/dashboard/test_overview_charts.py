@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import re
 import zoneinfo
+from pathlib import Path
 
 import pytest
 import time_machine
@@ -310,3 +312,47 @@ def test_overview_queries_do_not_grow_with_days_of_movements_and_expiries(
         grant(madrid, day, now=NOW - dt.timedelta(days=day))
         _account(madrid, created=dt.datetime(2026, 2, day, 9, 0, tzinfo=UTC))
     assert queries() <= few
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
+def test_charts_draw_in_the_browser_with_the_outlier_cut_and_labelled(live_server, settings):
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    from playwright.sync_api import sync_playwright
+
+    settings.SESSION_COOKIE_SECURE = False
+    reseller = ResellerFactory.create(timezone="UTC")
+    now = dt.datetime.now(UTC)
+    grant(reseller, 462, now=now - dt.timedelta(days=3))
+    for back, amount in enumerate((2, 3, 4, 5, 6, 3, 4, 5, 2, 3, 4), start=4):
+        grant(reseller, amount, now=now - dt.timedelta(days=back))
+    client = Client()
+    client.force_login(member(reseller, "viewer"))
+    cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                    args=["--no-sandbox", "--disable-gpu",
+                                          "--disable-dev-shm-usage"])
+        context = browser.new_context(viewport={"width": 390, "height": 900})
+        context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": cookie,
+                              "url": live_server.url}])
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(live_server.url + "/")
+        page.wait_for_function("typeof Chart !== 'undefined'")
+        charts = page.evaluate("""() => [...document.querySelectorAll('canvas[data-chart]')]
+            .map(c => { const chart = Chart.getChart(c); return {
+                type: chart.config.type, max: chart.options.scales.y.max ?? null,
+                bars: chart.data.datasets[0].data.length,
+                plugins: chart.config.plugins.map(plugin => plugin.id)}; })""")
+        browser.close()
+    assert errors == []
+    assert [c["type"] for c in charts] == ["bar", "bar"]
+    assert [c["bars"] for c in charts] == [30, 30]
+    assert 6 < charts[0]["max"] < 462 and charts[1]["max"] is None
+    assert all("clippedBarValues" in c["plugins"] for c in charts)
