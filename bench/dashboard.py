@@ -11,10 +11,15 @@ prints one JSON object:
 
 Every account has its welcome email in the outbox (1 in 97 failed), so the
 subscriber page's notifications, the overview's email banner and the credit
-figures read a full-size outbox.
+figures read a full-size outbox; the credit ledger holds a renewal per account
+over 400 days and the reminders of the week's expiries are sent, so the
+overview's charts and renewal-queue counts read tables of a real size.
 
 Run by hand:  .venv/bin/python bench/dashboard.py [--accounts 1000000] [--samples 30]
+              [--database bp_dashboard_bench] [--only overview]
 A database already filled with the same number of accounts is reused.
+`--only overview` times the overview alone and prints
+{"accounts", "overview_p95_ms", "overview_median_ms", "overview_queries", ...}.
 """
 
 from __future__ import annotations
@@ -68,6 +73,7 @@ def fill(n: int) -> dict[str, Any]:
         have = reseller.service_accounts.count()
         if have == n:
             fill_outbox(reseller)
+            fill_history(reseller)
             return {"reseller": reseller, "filled_seconds": 0.0}
         raise SystemExit(f"The bench database holds {have} accounts, not {n}: drop it first.")
     started = time.perf_counter()
@@ -118,6 +124,7 @@ def fill(n: int) -> dict[str, Any]:
         cursor.execute("VACUUM ANALYZE subscriptions_subscriber")
         cursor.execute("VACUUM ANALYZE subscriptions_serviceaccount")
     fill_outbox(reseller)
+    fill_history(reseller)
     return {"reseller": reseller, "filled_seconds": round(time.perf_counter() - started, 1)}
 
 
@@ -151,11 +158,70 @@ def fill_outbox(reseller: Any) -> None:
         cursor.execute("VACUUM ANALYZE notifications_outboxmessage")
 
 
+def timed_page(client: Any, target: str, samples: int) -> list[float]:
+    client.get(target)  # warm
+    timings = []
+    for _ in range(samples):
+        start = time.perf_counter()
+        response = client.get(target)
+        timings.append((time.perf_counter() - start) * 1000)
+        assert response.status_code == 200, (target, response.status_code)
+    return timings
+
+
+def fill_history(reseller: Any) -> None:
+    """A year of credit movements and the reminders already sent, as the sweep leaves them.
+
+    One renewal per account spread over the last 400 days (500 a day), a purchase every ten days,
+    and the 7-day reminder of every active account expiring within a week: the overview's
+    ledger chart and renewal-queue counts read tables of a real reseller's size.
+    """
+    from django.db import connection
+
+    from apps.credits.models import CreditLedgerEntry
+
+    if CreditLedgerEntry.objects.filter(reseller=reseller).exists():
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO credits_creditledgerentry
+              (reseller_id, livemode, kind, delta, balance_after, idempotency_key, reference,
+               reason, price_currency, subscriber_id, account_id, actor_type, actor_label,
+               created_at)
+            SELECT a.reseller_id, true, 'renewal', -1, 1000000, 'bench-renewal:' || a.id, '', '',
+                   '', a.subscriber_id, a.id, 'system', 'bench',
+                   now() - (a.id %% 400) * interval '1 day' - (a.id %% 24) * interval '1 hour'
+            FROM subscriptions_serviceaccount a WHERE a.reseller_id = %s
+            UNION ALL
+            SELECT %s, true, 'purchase', 5000, 1000000, 'bench-purchase:' || g, 'bench', '', '',
+                   NULL, NULL, 'system', 'bench', now() - g * interval '10 days'
+            FROM generate_series(0, 40) AS g
+            """,
+            [reseller.pk, reseller.pk],
+        )
+        cursor.execute(
+            """
+            INSERT INTO subscriptions_reminderlog
+              (reseller_id, account_id, period_expires_at, offset_days, livemode, created_at)
+            SELECT a.reseller_id, a.id, a.expires_at, 7, true, a.expires_at - interval '7 days'
+            FROM subscriptions_serviceaccount a
+            WHERE a.reseller_id = %s AND a.status = 'active'
+              AND a.expires_at BETWEEN now() AND now() + interval '7 days'
+            """,
+            [reseller.pk],
+        )
+        cursor.execute("VACUUM ANALYZE credits_creditledgerentry")
+        cursor.execute("VACUUM ANALYZE subscriptions_reminderlog")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--accounts", type=int, default=1_000_000)
     parser.add_argument("--samples", type=int, default=30)
     parser.add_argument("--database", default="bp_dashboard_bench")
+    parser.add_argument("--only", choices=["overview"],
+                        help="time only this page (a quicker run while working on it)")
     args = parser.parse_args()
 
     url = bench_url(args.database)
@@ -183,20 +249,26 @@ def main() -> None:
 
     client = Client()
     client.force_login(User.objects.get(email="owner@bench.example"))
+    if args.only == "overview":
+        overview_samples = timed_page(client, "/", args.samples)
+        with CaptureQueriesContext(connection) as overview_queries:
+            client.get("/")
+        print(json.dumps({
+            "accounts": ServiceAccount.objects.filter(reseller=reseller).count(),
+            "overview_p95_ms": p95(overview_samples),
+            "overview_median_ms": round(statistics.median(overview_samples), 1),
+            "overview_queries": len(overview_queries.captured_queries),
+            "samples_per_url": args.samples,
+            "fill_seconds": filled["filled_seconds"],
+        }))
+        return
     plan_id = reseller.plans.order_by("id").values_list("id", flat=True)[1]
     middle = ServiceAccount.objects.filter(reseller=reseller).order_by("id")[
         args.accounts // 2 : args.accounts // 2 + 1].get()
 
     def timed(path: str, params: dict[str, Any] | None = None) -> list[float]:
-        target = path + ("?" + urlencode(params) if params else "")
-        client.get(target)  # warm
-        samples = []
-        for _ in range(args.samples):
-            start = time.perf_counter()
-            response = client.get(target)
-            samples.append((time.perf_counter() - start) * 1000)
-            assert response.status_code == 200, (target, response.status_code)
-        return samples
+        return timed_page(client, path + ("?" + urlencode(params) if params else ""),
+                          args.samples)
 
     first = client.get("/subscribers/").content.decode()
     cursor = unquote(first.split("after=", 1)[1].split('"', 1)[0])

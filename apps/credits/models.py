@@ -103,6 +103,10 @@ class CreditLedgerEntry(AppendOnlyModel):
             models.Index(fields=["reseller", "livemode", "kind", "-id"]),
             models.Index(fields=["subscriber", "-id"]),
             models.Index(fields=["account", "-id"]),
+            # The overview's credits per day: a range of the last days, read from the index
+            # alone, so its cost follows the days shown and not the ledger's whole history.
+            models.Index(fields=["reseller", "livemode", "created_at"], include=["delta"],
+                         name="ledger_reseller_day"),
         ]
 
     def __str__(self) -> str:

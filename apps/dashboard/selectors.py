@@ -18,17 +18,21 @@ from django.utils import timezone
 from apps.accounts.models import Reseller
 from apps.accounts.permissions import Perm, authorize
 from apps.core.actors import Actor
+from apps.core.dates import zone_named
 from apps.core.errors import DomainError
 from apps.credits.models import CreditLedgerEntry
 from apps.subscriptions.models import (
     AccountEvent,
     AccountStatus,
+    DunningCase,
+    DunningStatus,
     OperationStatus,
     PendingOperation,
+    ReminderLog,
     ServiceAccount,
     Subscriber,
 )
-from apps.subscriptions.selectors import account_list, renewal_queue, subscription_settings_for
+from apps.subscriptions.selectors import QueueReason, account_list, subscription_settings_for
 from apps.subscriptions.services import credits_for
 from apps.subscriptions.sweep import credits_needed_within
 
@@ -84,10 +88,7 @@ def _filtered(
         accounts = accounts.filter(Q(pk__in=by_username) | Q(subscriber_id__in=by_subscriber))
     if filters.expiring_days:
         accounts = accounts.filter(
-            status__in=[AccountStatus.ACTIVE, AccountStatus.GRACE],
-            expires_at__gte=now,
-            expires_at__lte=now + dt.timedelta(days=filters.expiring_days),
-        )
+            expiring_between(now, now + dt.timedelta(days=filters.expiring_days)))
     if filters.auto_renew is not None:
         accounts = accounts.filter(auto_renew=filters.auto_renew)
     if filters.pending:
@@ -171,6 +172,37 @@ def accounts_for_export(
     )
 
 
+# The overview's charts: the last CHART_DAYS local days (today included) of credit movements,
+# and the next CHART_DAYS local days (today first) of expiries.
+CHART_DAYS = 30
+# The accounts whose expiry the overview and the expiring list show: the states that renew
+# or lapse at their expiry (pending has no expiry yet; suspended and terminated have lapsed).
+EXPIRING_STATUSES = (AccountStatus.ACTIVE, AccountStatus.GRACE)
+
+
+def expiring_between(start: dt.datetime, end: dt.datetime) -> Q:
+    """Accounts expiring in [start, end): one definition for the overview's table and chart
+    and the expiring list, so that they count the same accounts."""
+    return Q(status__in=EXPIRING_STATUSES, expires_at__gte=start, expires_at__lt=end)
+
+
+def local_midnight(day: dt.date, zone: dt.tzinfo) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(), tzinfo=zone)
+
+
+@dataclass(frozen=True)
+class DayCredits:
+    day: dt.date
+    used: int
+    added: int
+
+
+@dataclass(frozen=True)
+class DayCount:
+    day: dt.date
+    n: int
+
+
 @dataclass
 class Overview:
     balance: int
@@ -182,53 +214,123 @@ class Overview:
     expiring_7: list[ServiceAccount]
     expiring_7_count: int
     recent_events: list[AccountEvent]
-    ledger_by_day: list[Any]
-    due_by_day: list[Any]
+    # CHART_DAYS consecutive local days each, zeros filled in.
+    ledger_by_day: list[DayCredits]
+    due_by_day: list[DayCount]
+
+
+def _ledger_by_day(
+    reseller: Reseller, *, zone: dt.tzinfo, today: dt.date, days: int = CHART_DAYS
+) -> list[DayCredits]:
+    """Credits used and added per local day, the `days` days up to `today`, zeros included."""
+    first = today - dt.timedelta(days=days - 1)
+    rows = (
+        CreditLedgerEntry.objects.filter(
+            reseller=reseller, livemode=True,
+            created_at__gte=local_midnight(first, zone),
+            created_at__lt=local_midnight(today + dt.timedelta(days=1), zone),
+        )
+        .annotate(day=TruncDate("created_at", tzinfo=zone))
+        .order_by()
+        .values("day")
+        .annotate(spent=Sum("delta", filter=Q(delta__lt=0)),
+                  added=Sum("delta", filter=Q(delta__gt=0)))
+    )
+    found = {row["day"]: (-(row["spent"] or 0), row["added"] or 0) for row in rows}
+    out = []
+    for i in range(days):
+        day = first + dt.timedelta(days=i)
+        used, added = found.get(day, (0, 0))
+        out.append(DayCredits(day=day, used=used, added=added))
+    return out
+
+
+def _due_by_day(
+    reseller: Reseller, *, zone: dt.tzinfo, now: dt.datetime, days: int = CHART_DAYS
+) -> list[DayCount]:
+    """Accounts expiring per local day from now to the end of the `days`-th day (today first),
+    by the same definition as the expiring table (`expiring_between`), zeros included."""
+    today = now.astimezone(zone).date()
+    end = local_midnight(today + dt.timedelta(days=days), zone)
+    counts = dict(
+        ServiceAccount.objects.filter(reseller=reseller, livemode=True)
+        .filter(expiring_between(now, end))
+        .annotate(day=TruncDate("expires_at", tzinfo=zone))
+        .order_by()
+        .values("day")
+        .annotate(n=Count("id"))
+        .values_list("day", "n")
+    )
+    return [DayCount(day=day, n=counts.get(day, 0))
+            for day in (today + dt.timedelta(days=i) for i in range(days))]
+
+
+def queue_counts(
+    reseller: Reseller, *, actor: Actor, now: dt.datetime | None = None, within_days: int = 7
+) -> dict[str, int]:
+    """How many accounts the renewal queue holds per reason (the reasons it holds any for),
+    without listing them.
+
+    The same reasons and the same order of precedence as
+    `apps.subscriptions.selectors.renewal_queue` (a test compares the two), counted by one
+    small query per reason that the indexes answer: grouping the queue's own queryset by its
+    reason walks every candidate row through a CASE of correlated subqueries, 0.8 s at
+    200,000 accounts, most of it PostgreSQL compiling the plan (JIT).
+    """
+    authorize(actor, reseller, Perm.VIEW)
+    now = now or timezone.now()
+    horizon = now + dt.timedelta(days=within_days)
+    accounts = ServiceAccount.objects.filter(reseller=reseller, livemode=True).order_by()
+    waiting = PendingOperation.objects.filter(
+        reseller=reseller, livemode=True, status=OperationStatus.WAITING
+    ).values("account_id")
+    failed = DunningCase.objects.filter(
+        reseller=reseller, status=DunningStatus.OPEN
+    ).values("account_id")
+    reminded = Exists(ReminderLog.objects.filter(account=OuterRef("pk"),
+                                                 period_expires_at=OuterRef("expires_at")))
+    counts = {
+        QueueReason.PENDING_CREDITS: (
+            accounts.filter(status=AccountStatus.PENDING).count()
+            + accounts.filter(pk__in=waiting).exclude(status=AccountStatus.PENDING).count()
+        ),
+        QueueReason.PAYMENT_FAILED: accounts.filter(
+            pk__in=failed,
+            status__in=[AccountStatus.ACTIVE, AccountStatus.GRACE, AccountStatus.SUSPENDED],
+        ).exclude(pk__in=waiting).count(),
+    }
+    # Every later reason yields to the two above.
+    settled = accounts.exclude(pk__in=waiting).exclude(pk__in=failed)
+    lapsed = dict(
+        settled.filter(status__in=[AccountStatus.GRACE, AccountStatus.SUSPENDED])
+        .values("status").annotate(n=Count("id")).values_list("status", "n")
+    )
+    counts[QueueReason.GRACE] = lapsed.get(AccountStatus.GRACE, 0)
+    counts[QueueReason.SUSPENDED] = lapsed.get(AccountStatus.SUSPENDED, 0)
+    counts[QueueReason.REMINDED] = settled.filter(reminded, status=AccountStatus.ACTIVE).count()
+    counts[QueueReason.EXPIRING] = (
+        settled.filter(status=AccountStatus.ACTIVE, expires_at__lte=horizon)
+        .exclude(reminded).count()
+    )
+    return {reason: n for reason, n in counts.items() if n}
 
 
 def overview(reseller: Reseller, *, actor: Actor, now: dt.datetime | None = None) -> Overview:
+    """The overview page's figures; days are the reseller's local days (Reseller.timezone)."""
     authorize(actor, reseller, Perm.VIEW)
     now = now or timezone.now()
+    zone = zone_named(reseller.timezone)
     fresh = Reseller.objects.only("credit_balance").get(pk=reseller.pk)
-    renewing = ServiceAccount.objects.filter(
-        reseller=reseller, livemode=True, auto_renew=True,
-        status__in=[AccountStatus.ACTIVE, AccountStatus.GRACE],
-    )
-    due_30 = renewing.filter(expires_at__lte=now + dt.timedelta(days=30))
     waiting = PendingOperation.objects.filter(
         reseller=reseller, livemode=True, status=OperationStatus.WAITING
     ).aggregate(total=Sum("credits"))["total"] or 0
-    queue = renewal_queue(reseller, actor=actor, now=now, within_days=7)
-    by_reason = {
-        row["queue_reason"]: row["n"]
-        for row in queue.order_by().values("queue_reason").annotate(  # type: ignore[misc]
-            n=Count("id"))
-    }
-    expiring = ServiceAccount.objects.filter(
-        reseller=reseller, livemode=True, status=AccountStatus.ACTIVE,
-        expires_at__gte=now, expires_at__lte=now + dt.timedelta(days=7),
+    expiring = ServiceAccount.objects.filter(reseller=reseller, livemode=True).filter(
+        expiring_between(now, now + dt.timedelta(days=7))
     ).select_related("subscriber", "plan").order_by("expires_at", "id")
     events = list(
         AccountEvent.objects.filter(reseller=reseller)
         .select_related("account", "account__subscriber")
         .order_by("-created_at", "-id")[:10]
-    )
-    since = now - dt.timedelta(days=30)
-    ledger_by_day = list(
-        CreditLedgerEntry.objects.filter(reseller=reseller, livemode=True, created_at__gte=since)
-        .annotate(day=TruncDate("created_at"))
-        .values("day")
-        .annotate(spent=Sum("delta", filter=Q(delta__lt=0)),
-                  added=Sum("delta", filter=Q(delta__gt=0)))
-        .order_by("day")
-    )
-    due_by_day = list(
-        due_30.filter(expires_at__gte=now)
-        .annotate(day=TruncDate("expires_at"))
-        .order_by()
-        .values("day")
-        .annotate(n=Count("id"))
-        .order_by("day")
     )
     return Overview(
         balance=fresh.credit_balance,
@@ -237,12 +339,12 @@ def overview(reseller: Reseller, *, actor: Actor, now: dt.datetime | None = None
         credits_due_30=credits_needed_within(reseller, now=now, days=30),
         credit_floor=subscription_settings_for(reseller).credit_floor,
         waiting_credits=waiting,
-        queue_by_reason=by_reason,
+        queue_by_reason=queue_counts(reseller, actor=actor, now=now),
         expiring_7=list(expiring[:10]),
         expiring_7_count=expiring.count(),
         recent_events=events,
-        ledger_by_day=ledger_by_day,
-        due_by_day=due_by_day,
+        ledger_by_day=_ledger_by_day(reseller, zone=zone, today=now.astimezone(zone).date()),
+        due_by_day=_due_by_day(reseller, zone=zone, now=now),
     )
 
 

@@ -178,7 +178,7 @@ def test_banner_reads_the_outbox_warning_and_links_to_the_settings(world, signed
                                         status="not_sent_no_email_backend").count()
     assert held >= 1
     assert f"No email delivery is configured: {held} email" in page
-    assert reverse("dashboard:settings_notifications") in page
+    assert f'href="{reverse("dashboard:settings_notifications")}"' in page
     use_smtp(world.reseller, port)
     # Delivery works; what was held before waits for the reseller's choice, and says so.
     assert f"{held} email" in client.get("/").content.decode()
