@@ -96,14 +96,17 @@ def email_delivery_warning(reseller: Reseller, *, actor: Actor) -> EmailDelivery
     held = rows.filter(status=OutboxStatus.NOT_SENT_NO_EMAIL_BACKEND).count()
     if not delivery_configured(config):
         return EmailDeliveryWarning(
-            message=(f"No email delivery is configured: {held} email(s) to your subscribers "
-                     "were not sent. Set up SMTP or an email service, then send a test email."),
+            message=(f"No email delivery is configured: {held} "
+                     + ("email to your subscribers was" if held == 1
+                        else "emails to your subscribers were")
+                     + " not sent. Set up SMTP or an email service, then send a test email."),
             held_messages=held, failed_messages=rows.filter(status=OutboxStatus.FAILED).count(),
         )
     failed = rows.filter(status=OutboxStatus.FAILED).count()
     if failed:
         return EmailDeliveryWarning(
-            message=f"{failed} email(s) failed to send: see the outbox for the server's error.",
+            message=f"{failed} email{'' if failed == 1 else 's'} failed to send: see the outbox "
+                    "for the server's error.",
             held_messages=held, failed_messages=failed,
         )
     return None

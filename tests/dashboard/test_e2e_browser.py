@@ -71,7 +71,7 @@ def test_a_resellers_day_in_the_browser(live_server, settings):
             page.get_by_label("Plan").select_option(label="Monthly (1 m, 1 cr)")
             page.get_by_label("Months").fill("1")
             page.get_by_role("button", name="Check the cost").click()
-            expect(page.get_by_text("This account needs 1 credits")).to_be_visible()
+            expect(page.get_by_text("This account needs 1 credit (")).to_be_visible()
             page.get_by_role("button", name="Confirm and create").click()
             expect(page.get_by_role("heading", name="Account created")).to_be_visible()
             expect(page.locator("[data-testid=password]")).not_to_be_empty()
@@ -101,7 +101,7 @@ def test_a_resellers_day_in_the_browser(live_server, settings):
                 expect(page.locator(".credentials")).to_contain_text(account.username)
 
                 page.get_by_role("button", name="Renew").click()
-                expect(page.get_by_text("Renewed: 1 credits used.")).to_be_visible()
+                expect(page.get_by_text("Renewed: 1 credit used.")).to_be_visible()
                 status = page.locator(f"#account-{account.pk} [data-testid=status]")
                 page.get_by_role("button", name="Suspend").click()
                 expect(status).to_have_text("Suspended")

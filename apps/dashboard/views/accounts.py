@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from apps.accounts.permissions import Perm
@@ -65,8 +66,9 @@ def renew_view(request: HttpRequest, ctx: Context, account_id: int) -> HttpRespo
     if result.queued:
         return _action_done(request, account, _("Not enough credits: the renewal waits for "
                                                 "credits and completes when they arrive."))
-    return _action_done(request, account, _("Renewed: %(credits)d credits used.")
-                        % {"credits": result.credits})
+    return _action_done(request, account, ngettext(
+        "Renewed: %(credits)d credit used.", "Renewed: %(credits)d credits used.",
+        result.credits) % {"credits": result.credits})
 
 
 @require_POST
