@@ -136,26 +136,32 @@ def credits_ledger_export(
     the whole ledger in one streamed pass: the walk starts from the balance at
     the range's end and takes each movement's delta off on the way down, so the
     movements the filters leave out are read (for their deltas) but not given.
+    The permission and the filters are checked here, before the first row is
+    asked for, so a refusal never lands in the middle of a streamed download.
     """
     authorize(actor, reseller, Perm.CREDITS_VIEW)
-    filters = _checked(filters)
+    checked = _checked(filters)
     ledger = CreditLedgerEntry.objects.filter(reseller=reseller, livemode=livemode)
-    latest = _latest_by_id(ledger)
-    if latest is None:
-        return
-    last_id, balance = latest
-    ledger = ledger.filter(id__lte=last_id)
-    walk = ledger
-    if filters.date_to:
-        balance -= ledger.filter(created_at__gte=filters.date_to).aggregate(
-            total=Sum("delta", default=0))["total"]
-        walk = walk.filter(created_at__lt=filters.date_to)
-    if filters.date_from:
-        walk = walk.filter(created_at__gte=filters.date_from)
-    walk = walk.select_related("account", "subscriber").order_by(*TIME_ORDER)
-    for entry in walk.iterator(chunk_size=chunk_size):
-        if ((not filters.kind or entry.kind == filters.kind)
-                and (not filters.subscriber_id or entry.subscriber_id == filters.subscriber_id)
-                and (not filters.account_id or entry.account_id == filters.account_id)):
-            yield entry, balance
-        balance -= entry.delta
+
+    def walk() -> Iterator[tuple[CreditLedgerEntry, int]]:
+        latest = _latest_by_id(ledger)
+        if latest is None:
+            return
+        last_id, balance = latest
+        written = ledger.filter(id__lte=last_id)
+        rows = written
+        if checked.date_to:
+            balance -= written.filter(created_at__gte=checked.date_to).aggregate(
+                total=Sum("delta", default=0))["total"]
+            rows = rows.filter(created_at__lt=checked.date_to)
+        if checked.date_from:
+            rows = rows.filter(created_at__gte=checked.date_from)
+        rows = rows.select_related("account", "subscriber").order_by(*TIME_ORDER)
+        for entry in rows.iterator(chunk_size=chunk_size):
+            if ((not checked.kind or entry.kind == checked.kind)
+                    and (not checked.subscriber_id or entry.subscriber_id == checked.subscriber_id)
+                    and (not checked.account_id or entry.account_id == checked.account_id)):
+                yield entry, balance
+            balance -= entry.delta
+
+    return walk()

@@ -321,6 +321,8 @@ def _audit_cursor(cursor: str) -> Q | None:
         at, last_id = dt.datetime.fromisoformat(value), int(raw_id)
     except ValueError:
         return None
+    if at.tzinfo is None:  # not one this page wrote: start from the newest
+        return None
     return Q(created_at__lt=at) | Q(created_at=at, id__lt=last_id)
 
 

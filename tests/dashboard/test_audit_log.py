@@ -213,3 +213,12 @@ def test_the_audit_page_costs_the_same_queries_at_few_rows_and_many(
     add_rows(world, 10)
     with django_assert_num_queries(len(few.captured_queries)):
         assert client.get(url).status_code == 200
+
+
+@pytest.mark.parametrize("cursor", ["nonsense", "2026-03-01T12:00:00|5", "|", "2026-13-01|x"])
+def test_a_cursor_this_page_did_not_write_starts_from_the_newest(world, signed_in, cursor):
+    client = signed_in(world.reseller, "owner")
+    newest = client.get(reverse("dashboard:audit")).content.decode()
+    odd = client.get(reverse("dashboard:audit"), {"after": cursor})
+    assert odd.status_code == 200
+    assert rows_of(odd.content.decode()) == rows_of(newest)

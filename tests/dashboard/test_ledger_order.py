@@ -16,6 +16,7 @@ from django.db.models import QuerySet
 from django.urls import reverse
 
 from apps.audit.services import audit_record
+from apps.core.errors import PermissionDenied, ValidationError
 from apps.credits.models import CreditLedgerEntry
 from apps.credits.selectors import (
     LedgerFilter,
@@ -24,7 +25,7 @@ from apps.credits.selectors import (
     credits_ledger_export,
 )
 from apps.credits.services import credits_deduct
-from tests.conftest import SYSTEM, grant
+from tests.conftest import SYSTEM, grant, staff
 from tests.factories import ResellerFactory
 
 pytestmark = pytest.mark.django_db
@@ -171,3 +172,12 @@ def test_the_audit_log_lists_newest_first_by_time_then_id(signed_in):
     mine = {e.pk for e in made}
     assert [pk for pk in ids if pk in mine] == [
         e.pk for e in sorted(made, key=lambda e: (e.created_at, e.pk), reverse=True)]
+
+
+def test_the_export_refuses_before_it_streams(shuffled):
+    with pytest.raises(ValidationError):
+        credits_ledger_export(shuffled, actor=SYSTEM, filters=LedgerFilter(kind="bogus"))
+    with pytest.raises(PermissionDenied):
+        credits_ledger_export(shuffled, actor=staff(shuffled, "support"))
+    with pytest.raises(PermissionDenied):
+        credits_balances_after(shuffled, actor=staff(shuffled, "support"), entries=[])
