@@ -101,6 +101,11 @@ class CreditLedgerEntry(AppendOnlyModel):
         indexes = [
             models.Index(fields=["reseller", "livemode", "-id"]),
             models.Index(fields=["reseller", "livemode", "kind", "-id"]),
+            # The dashboard's order (newest by time, then id), with and without a kind filter.
+            models.Index(fields=["reseller", "livemode", "-created_at", "-id"],
+                         name="ledger_time_order_idx"),
+            models.Index(fields=["reseller", "livemode", "kind", "-created_at", "-id"],
+                         name="ledger_kind_time_order_idx"),
             models.Index(fields=["subscriber", "-id"]),
             models.Index(fields=["account", "-id"]),
             # The overview's credits per day: a range of the last days, read from the index

@@ -280,7 +280,10 @@ def _insert_moving_balance_in_one_statement(
 
 def _insufficient(reseller_id: int, balance_field: str, delta: int) -> InsufficientCredits:
     balance = Reseller.objects.values_list(balance_field, flat=True).get(pk=reseller_id)
-    return InsufficientCredits(f"{-delta} credits needed, {balance} available.", param="amount")
+    needed = -delta
+    return InsufficientCredits(
+        f"{needed} credit{'' if needed == 1 else 's'} needed, {balance} available.",
+        param="amount")
 
 
 def _drain_after_arrival(reseller: Reseller, *, livemode: bool, now: dt.datetime | None) -> None:

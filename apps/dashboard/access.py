@@ -7,6 +7,7 @@ services check again.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from collections.abc import Callable
 from typing import Any
@@ -16,12 +17,14 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpRequest, HttpResponseBase
 from django.shortcuts import redirect
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_otp import user_has_device
 
 from apps.accounts.models import Reseller, StaffMembership, User
 from apps.accounts.permissions import MATRIX, Perm, Role
 from apps.core.actors import Actor
+from apps.core.dates import zone_named
 from apps.core.errors import DomainError
 
 from .models import ResellerSecurity
@@ -39,6 +42,8 @@ class Context:
         self.role = membership.role
         self.perms = MATRIX[Role(membership.role)]
         self.actor = Actor.for_user(user, ip=client_ip(request))
+        # Every date and time the page shows, and every day a filter names, is in this zone.
+        self.zone: dt.tzinfo = zone_named(self.reseller.timezone)
 
     def can(self, perm: Perm | str) -> bool:
         return Perm(perm) in self.perms
@@ -102,8 +107,12 @@ def dashboard_view(perm: Perm = Perm.VIEW) -> Callable[[View], View]:
             if not ctx.can(perm):
                 raise DjangoPermissionDenied(f"The {ctx.role} role may not do this.")
             request.dash = ctx  # type: ignore[attr-defined]
+            # The view renders its page inside the override, so `|date` and form
+            # parsing work in the reseller's zone; a streamed CSV is iterated
+            # after it ends and converts with ctx.zone itself.
             try:
-                return view(request, ctx, *args, **kwargs)
+                with timezone.override(ctx.zone):
+                    return view(request, ctx, *args, **kwargs)
             except DomainError as error:
                 if error.kind == "not_found":
                     raise Http404(error.message) from None

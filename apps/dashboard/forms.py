@@ -247,6 +247,32 @@ class LedgerFilterForm(forms.Form):
                               widget=forms.DateInput(attrs={"type": "date"}))
 
 
+class AuditFilterForm(forms.Form):
+    """Who, what and when for the audit trail; the actor choices are the reseller's own."""
+
+    actor = forms.ChoiceField(label=_("Who"), required=False)
+    action = forms.ChoiceField(label=_("Action"), required=False)
+    date_from = forms.DateField(label=_("From"), required=False,
+                                widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(label=_("To"), required=False,
+                              widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args: Any, actors: list[tuple[str, str]],
+                 actions: list[tuple[str, Any]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["actor"].choices = [  # type: ignore[attr-defined]
+            ("", _("Anyone")), *actors]
+        self.fields["action"].choices = [  # type: ignore[attr-defined]
+            ("", _("Any action")), *actions]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        start, end = data.get("date_from"), data.get("date_to")
+        if start and end and start > end:
+            self.add_error("date_to", _("The end date is before the start date."))
+        return data
+
+
 class InviteForm(forms.Form):
     email = forms.EmailField(label=_("Email"))
     # The least a new colleague needs; an owner is made on purpose.

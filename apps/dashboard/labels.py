@@ -70,3 +70,121 @@ LABELS = [
     pgettext_lazy("choice", "Outcome unknown (worker stopped while sending)"),
     pgettext_lazy("choice", "Not sent: discarded by the reseller"),
 ]
+
+# The audit trail's action codes (apps.audit rows' `action`), as people read them.
+# tests/dashboard/test_audit_log.py finds every code the services write and
+# checks that each has a label here.
+AUDIT_ACTIONS = {
+    "account.create": pgettext_lazy("audit action", "Account created"),
+    "account.activate": pgettext_lazy("audit action", "Account activated"),
+    "account.renew": pgettext_lazy("audit action", "Account renewed"),
+    "account.expire": pgettext_lazy("audit action", "Account expired (grace period)"),
+    "account.suspend": pgettext_lazy("audit action", "Account suspended"),
+    "account.unsuspend": pgettext_lazy("audit action", "Account unsuspended"),
+    "account.terminate": pgettext_lazy("audit action", "Account terminated"),
+    "account.change_plan": pgettext_lazy("audit action", "Plan changed"),
+    "account.schedule_plan_change": pgettext_lazy("audit action", "Plan change scheduled"),
+    "account.set_auto_renew": pgettext_lazy("audit action", "Auto-renewal changed"),
+    "account.set_renewal_source": pgettext_lazy("audit action", "Renewal source changed"),
+    "account.reset_password": pgettext_lazy("audit action", "Password reset"),
+    "account.reveal_credentials": pgettext_lazy("audit action", "Credentials revealed"),
+    "account.welcome_email": pgettext_lazy("audit action", "Welcome email sent"),
+    "account.reminder_email": pgettext_lazy("audit action", "Reminder email sent"),
+    "credits.purchase": pgettext_lazy("audit action", "Credits purchased"),
+    "credits.activation": pgettext_lazy("audit action", "Credits spent on an activation"),
+    "credits.renewal": pgettext_lazy("audit action", "Credits spent on a renewal"),
+    "credits.plan_change": pgettext_lazy("audit action", "Credits spent on a plan change"),
+    "credits.refund": pgettext_lazy("audit action", "Credits refunded"),
+    "credits.adjustment": pgettext_lazy("audit action", "Credits adjusted"),
+    "credits.reversal": pgettext_lazy("audit action", "Credit movement reversed"),
+    "payment.record": pgettext_lazy("audit action", "Payment recorded"),
+    "payment.unapplied": pgettext_lazy("audit action", "Payment collected but not applied"),
+    "subscriber.create": pgettext_lazy("audit action", "Subscriber created"),
+    "subscriber.update": pgettext_lazy("audit action", "Subscriber changed"),
+    "plan.create": pgettext_lazy("audit action", "Plan created"),
+    "plan.update": pgettext_lazy("audit action", "Plan edited"),
+    "plan.archive": pgettext_lazy("audit action", "Plan archived"),
+    "plan.unarchive": pgettext_lazy("audit action", "Plan restored"),
+    "plan.delete": pgettext_lazy("audit action", "Plan deleted"),
+    "crm.note_add": pgettext_lazy("audit action", "Note added"),
+    "crm.note_update": pgettext_lazy("audit action", "Note edited"),
+    "crm.interaction_add": pgettext_lazy("audit action", "Interaction added"),
+    "crm.interaction_resolve": pgettext_lazy("audit action", "Interaction resolved"),
+    "crm.device_add": pgettext_lazy("audit action", "Device added"),
+    "crm.follow_up_note": pgettext_lazy("audit action", "Follow-up note saved"),
+    "crm.contacted": pgettext_lazy("audit action", "Marked as contacted"),
+    "crm.contacted_clear": pgettext_lazy("audit action", "Contacted mark cleared"),
+    "notifications.settings": pgettext_lazy("audit action", "Notification settings changed"),
+    "notifications.template_save": pgettext_lazy("audit action", "Email template saved"),
+    "notifications.test_email": pgettext_lazy("audit action", "Test email sent"),
+    "subscriptions.settings": pgettext_lazy("audit action", "Subscription settings changed"),
+    "reseller.create": pgettext_lazy("audit action", "Reseller created"),
+    "reseller.update": pgettext_lazy("audit action", "Reseller details changed"),
+    "staff.set_role": pgettext_lazy("audit action", "Staff role changed"),
+    "staff.remove": pgettext_lazy("audit action", "Staff member removed"),
+    "security.require_2fa": pgettext_lazy("audit action", "Two-factor requirement changed"),
+    "user.2fa_enabled": pgettext_lazy("audit action", "Two-factor sign-in turned on"),
+    "api_key.create": pgettext_lazy("audit action", "API key created"),
+    "api_key.revoke": pgettext_lazy("audit action", "API key revoked"),
+    "webhook_endpoint.create": pgettext_lazy("audit action", "Webhook endpoint added"),
+    "webhook_endpoint.update": pgettext_lazy("audit action", "Webhook endpoint changed"),
+    "webhook_endpoint.delete": pgettext_lazy("audit action", "Webhook endpoint deleted"),
+    "webhook.redeliver": pgettext_lazy("audit action", "Webhook delivery sent again"),
+}
+
+# The audit trail's object types (a model's app_label.modelname), as people read them.
+AUDIT_OBJECTS = {
+    "subscriptions.serviceaccount": pgettext_lazy("audit object", "Account"),
+    "subscriptions.subscriber": pgettext_lazy("audit object", "Subscriber"),
+    "subscriptions.plan": pgettext_lazy("audit object", "Plan"),
+    "subscriptions.subscriptionsettings": pgettext_lazy("audit object", "Subscription settings"),
+    "credits.creditledgerentry": pgettext_lazy("audit object", "Credit movement"),
+    "payments.externalpayment": pgettext_lazy("audit object", "Payment"),
+    "crm.note": pgettext_lazy("audit object", "Note"),
+    "crm.supportinteraction": pgettext_lazy("audit object", "Interaction"),
+    "crm.accountfollowup": pgettext_lazy("audit object", "Follow-up"),
+    "crm.device": pgettext_lazy("audit object", "Device"),
+    "notifications.notificationsettings": pgettext_lazy("audit object", "Notification settings"),
+    "notifications.notificationtemplate": pgettext_lazy("audit object", "Email template"),
+    "accounts.reseller": pgettext_lazy("audit object", "Reseller"),
+    "accounts.staffmembership": pgettext_lazy("audit object", "Staff member"),
+    "accounts.user": pgettext_lazy("audit object", "User"),
+    "dashboard.resellersecurity": pgettext_lazy("audit object", "Security settings"),
+    "api.apikey": pgettext_lazy("audit object", "API key"),
+    "api.webhookendpoint": pgettext_lazy("audit object", "Webhook endpoint"),
+    "api.webhookdelivery": pgettext_lazy("audit object", "Webhook delivery"),
+}
+
+
+def audit_action_label(code: str) -> str:
+    """The action in the current language; a code no label names yet shows as it is."""
+    label = AUDIT_ACTIONS.get(code)
+    return str(label) if label is not None else code
+
+
+def audit_object_label(object_type: str) -> str:
+    label = AUDIT_OBJECTS.get(object_type)
+    return str(label) if label is not None else object_type
+
+
+# The audit filter's action list, grouped by what the codes start with.
+AUDIT_GROUPS = [
+    (pgettext_lazy("audit group", "Accounts"), ("account.",)),
+    (pgettext_lazy("audit group", "Credits and payments"), ("credits.", "payment.")),
+    (pgettext_lazy("audit group", "Subscribers and CRM"), ("subscriber.", "crm.")),
+    (pgettext_lazy("audit group", "Plans"), ("plan.",)),
+    (pgettext_lazy("audit group", "Settings and staff"),
+     ("notifications.", "subscriptions.", "reseller.", "staff.", "security.", "user.")),
+    (pgettext_lazy("audit group", "API and webhooks"),
+     ("api_key.", "webhook_endpoint.", "webhook.")),
+]
+
+
+def audit_action_choices() -> list[tuple[str, list[tuple[str, str]]]]:
+    """Every labelled action, grouped for a <select>, each group in label order."""
+    groups = []
+    for group, prefixes in AUDIT_GROUPS:
+        codes = [(code, str(label)) for code, label in AUDIT_ACTIONS.items()
+                 if code.startswith(prefixes)]
+        groups.append((str(group), sorted(codes, key=lambda choice: choice[1])))
+    return groups

@@ -107,19 +107,23 @@ def email_delivery_warning(reseller: Reseller, *, actor: Actor) -> EmailDelivery
     held, failed = int(counts["held"]), int(counts["failed"])
     if not delivery_configured(config):
         return EmailDeliveryWarning(
-            message=(f"No email delivery is configured: {held} email(s) to your subscribers "
-                     "were not sent. Set up SMTP or an email service, then send a test email."),
+            message=(f"No email delivery is configured: {held} "
+                     + ("email to your subscribers was" if held == 1
+                        else "emails to your subscribers were")
+                     + " not sent. Set up SMTP or an email service, then send a test email."),
             held_messages=held, failed_messages=failed,
         )
     if failed:
         return EmailDeliveryWarning(
-            message=f"{failed} email(s) failed to send: see the outbox for the server's error.",
+            message=f"{failed} email{'' if failed == 1 else 's'} failed to send: see the outbox "
+                    "for the server's error.",
             held_messages=held, failed_messages=failed, kind="failed",
         )
     if held:
         return EmailDeliveryWarning(
-            message=(f"{held} email(s) written before email delivery was set up are waiting: "
-                     "send them or discard them in the notification settings."),
+            message=(f"{held} email{'' if held == 1 else 's'} written before email delivery "
+                     f"was set up {'is' if held == 1 else 'are'} waiting: send or discard "
+                     "in the notification settings."),
             held_messages=held, failed_messages=0, kind="waiting",
         )
     return None

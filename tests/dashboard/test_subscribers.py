@@ -130,8 +130,8 @@ def test_bulk_extend_says_what_was_renewed_what_waits_and_what_was_refused(signe
     page = client.post(reverse("dashboard:subscribers_bulk"), {
         "action": "extend", "account": [renewed.pk, waiting.pk, ended.pk]},
         follow=True).content.decode()
-    assert "1 account(s) extended." in page
-    assert "1 renewal(s) wait for credits and complete when they arrive." in page
+    assert "1 account extended." in page
+    assert "1 renewal waits for credits and completes when they arrive." in page
     assert f"{ended.username}: " in page
     assert PendingOperation.objects.get(account=waiting).status == "waiting"
 

@@ -89,7 +89,7 @@ def test_complimentary_auto_renewal_waits_for_credits_and_tells_the_reseller(res
     assert sweep(now=lead).renewal_queued == 1
     assert sweep(now=lead + DAY).renewal_queued == 0
     pending = OutboxMessage.objects.get(account=account, event="pending_credits")
-    assert pending.recipient == reseller.contact_email and "waits for 1 credits" in pending.text
+    assert pending.recipient == reseller.contact_email and "waits for 1 credit;" in pending.text
     queue = {a.pk: getattr(a, "queue_reason") for a in renewal_queue(reseller, actor=SYSTEM, now=lead)}  # noqa: B009
     assert queue[account.pk] == "pending_credits"
     grant(reseller, 1, now=lead + DAY)

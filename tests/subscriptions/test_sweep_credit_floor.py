@@ -57,7 +57,7 @@ def test_an_activation_waiting_for_credits_tells_the_reseller(reseller, plan, su
     assert account.status == "pending"
     row = OutboxMessage.objects.get(account=account, event="pending_credits")
     assert row.recipient == reseller.contact_email
-    assert "activation" in row.text and "waits for 1 credits" in row.text
+    assert "activation" in row.text and "waits for 1 credit;" in row.text
     assert not OutboxMessage.objects.filter(account=account, event="welcome").exists()
     grant(reseller, 1, now=NOW)
     assert OutboxMessage.objects.filter(account=account, event="welcome").count() == 1

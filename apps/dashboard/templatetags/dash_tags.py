@@ -1,6 +1,8 @@
 from django import template
 from django.utils.translation import pgettext
 
+from apps.subscriptions.models import AccountStatus
+
 register = template.Library()
 
 
@@ -8,3 +10,13 @@ register = template.Library()
 def label(value: object) -> str:
     """A model's choice label in the current language (the labels are listed in labels.py)."""
     return pgettext("choice", str(value))
+
+
+@register.filter
+def status_label(value: object) -> str:
+    """An account status as stored ("pending") in the current language ("Pendiente")."""
+    try:
+        name = AccountStatus(str(value)).label
+    except ValueError:
+        return str(value or "")
+    return pgettext("choice", name)

@@ -72,7 +72,7 @@ def api_key_create_view(request: HttpRequest, ctx: Context) -> HttpResponse:
             key, raw = api_services.api_key_create(
                 actor=ctx.actor, reseller=ctx.reseller, name=data["name"], mode=data["mode"],
                 scopes=data["scopes"], allowed_ips=data["allowed_ips"],
-                expires_at=dt.datetime.combine(expires, dt.time(), tzinfo=dt.UTC)
+                expires_at=dt.datetime.combine(expires, dt.time(), tzinfo=ctx.zone)
                 if expires else None)
         except DomainError as error:
             forms.attach_error(form, error)

@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from apps.accounts.permissions import Perm
@@ -21,7 +22,7 @@ from apps.subscriptions.models import AccountStatus
 from .. import services as dash_services
 from ..access import Context, dashboard_view
 from ..selectors import EXPIRY_WINDOWS, AccountFilter, account_page, accounts_for_export
-from ._common import _back, _csv_response, _int, _page
+from ._common import _back, _csv_response, _int, _outcome_label, _page
 
 BULK_LIMIT = 200
 
@@ -67,7 +68,8 @@ def subscribers_export_view(request: HttpRequest, ctx: Context) -> StreamingHttp
                "subscriber", "email", "external_id"]
         for a in accounts.iterator(chunk_size=1000):
             yield [a.pk, a.username, a.status, a.plan.name,
-                   a.expires_at.isoformat() if a.expires_at else "", a.auto_renew,
+                   a.expires_at.astimezone(ctx.zone).isoformat() if a.expires_at else "",
+                   a.auto_renew,
                    a.subscriber.name, a.subscriber.email, a.subscriber.external_id or ""]
 
     return _csv_response(rows(), "subscribers.csv")
@@ -87,10 +89,14 @@ def subscribers_bulk_view(request: HttpRequest, ctx: Context) -> HttpResponse:
             raise DjangoPermissionDenied
         result = subs_services.account_renew_many(actor=ctx.actor, reseller=ctx.reseller,
                                                   account_ids=ids)
-        messages.success(request, _("%(n)d account(s) extended.") % {"n": len(result.renewed)})
-        if result.queued:
-            messages.info(request, _("%(n)d renewal(s) wait for credits and complete when they "
-                                     "arrive.") % {"n": len(result.queued)})
+        renewed, queued = len(result.renewed), len(result.queued)
+        messages.success(request, ngettext("%(n)d account extended.", "%(n)d accounts extended.",
+                                           renewed) % {"n": renewed})
+        if queued:
+            messages.info(request, ngettext(
+                "%(n)d renewal waits for credits and completes when they arrive.",
+                "%(n)d renewals wait for credits and complete when they arrive.",
+                queued) % {"n": queued})
         for account, error in result.refused:
             messages.error(request, f"{account.username}: {error.message}")
     elif action == "remind":
@@ -101,7 +107,8 @@ def subscribers_bulk_view(request: HttpRequest, ctx: Context) -> HttpResponse:
         counts = dash_services.reminders_send(actor=ctx.actor, reseller=ctx.reseller,
                                               accounts=accounts)
         messages.info(request, _("Reminders: %(counts)s") % {
-            "counts": ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))})
+            "counts": ", ".join(f"{_outcome_label(dash_services.EmailOutcome(k))} {v}"
+                                for k, v in sorted(counts.items()))})
     else:
         messages.error(request, _("Choose an action."))
     return _back(request, back)

@@ -83,7 +83,8 @@ def _periods(plan: Plan, months: object) -> int:
                           message="Months is a whole number of at least 1.")
     if months > MAX_MONTHS or months % plan.duration_months:
         raise ValidationError(
-            f"The {plan.name} plan is sold in periods of {plan.duration_months} month(s), "
+            f"The {plan.name} plan is sold in periods of {plan.duration_months} "
+            f"month{'' if plan.duration_months == 1 else 's'}, "
             f"up to {MAX_MONTHS} months.",
             code="invalid_months",
             param="months",
@@ -537,8 +538,9 @@ def account_renew(
             )
             _event(account, action=EventAction.RENEWAL_QUEUED, actor=actor, now=now,
                    from_status=account.status, old_expires_at=account.expires_at,
-                   reason=f"{cost} credits needed, {reseller.balance(livemode=account.livemode)}"
-                          " available",
+                   # Stored with the event, so in English (the dashboard shows it as written).
+                   reason=f"{cost} credit{'' if cost == 1 else 's'} needed, "
+                          f"{reseller.balance(livemode=account.livemode)} available",
                    data={"months": months, "reference": reference})
             return RenewResult(account=account, queued=True, credits=cost, operation=operation)
         _renew_locked(account, reseller=reseller, actor=actor, months=months, cost=cost,
@@ -672,7 +674,7 @@ def account_change_plan(
                 actor=actor, reseller=reseller, amount=cost, kind=EntryKind.PLAN_CHANGE,
                 idempotency_key=f"plan_change:{account.pk}:{uuid.uuid4().hex}",
                 subscriber=account.subscriber, account=account, livemode=account.livemode,
-                reason=f"{months_left} month(s) left", now=now,
+                reason=f"{months_left} month{'' if months_left == 1 else 's'} left", now=now,
             )
             moved = entry.delta
         old_plan = account.plan_id

@@ -47,7 +47,8 @@ class Command(BaseCommand):
         when = (now or dt.datetime.now(dt.UTC)).isoformat(timespec="seconds")
         verb = "Would do" if report.dry_run else "Done"
         self.stdout.write(
-            f"{verb} at {when} over {report.resellers} reseller(s) in {report.seconds}s: "
+            f"{verb} at {when} over {report.resellers} "
+            f"reseller{'' if report.resellers == 1 else 's'} in {report.seconds}s: "
             f"renewed {report.renewed}, waiting for credits {report.renewal_queued}, "
             f"payment failed {report.payment_failed}, expired {report.expired}, "
             f"suspended {report.suspended + report.dunning_suspended}, "
@@ -59,4 +60,5 @@ class Command(BaseCommand):
         for message in report.error_messages[:20]:
             self.stderr.write(f"error: {message}")
         if report.errors:
-            raise CommandError(f"{report.errors} item(s) failed; run the sweep again to retry.")
+            raise CommandError(f"{report.errors} item{'' if report.errors == 1 else 's'} failed; "
+                               "run the sweep again to retry.")
