@@ -33,8 +33,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_celery_beat",
     "django_otp",
-    "django_otp.plugins.otp_totp",
-    "django_otp.plugins.otp_static",
+    # django-otp's plugins, with readable headings in the admin (apps.core.otp_apps).
+    "apps.core.otp_apps.TwoFactorAuthenticatorAppsConfig",
+    "apps.core.otp_apps.TwoFactorRecoveryCodesConfig",
     "axes",
     "apps.core",
     "apps.accounts",

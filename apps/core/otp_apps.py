@@ -1,0 +1,18 @@
+"""django-otp's two plugins under names a provider reads in the admin's index.
+
+Listed in INSTALLED_APPS instead of the plugins' own configs: the app labels
+(otp_totp, otp_static), models and migrations stay django-otp's; only the
+heading changes. A module of its own, because a second AppConfig in
+apps/core/apps.py would stop Django from picking CoreConfig by itself.
+"""
+
+from django_otp.plugins.otp_static.apps import DefaultConfig as StaticDefaultConfig
+from django_otp.plugins.otp_totp.apps import DefaultConfig as TOTPDefaultConfig
+
+
+class TwoFactorAuthenticatorAppsConfig(TOTPDefaultConfig):
+    verbose_name = "Two-factor: authenticator apps"
+
+
+class TwoFactorRecoveryCodesConfig(StaticDefaultConfig):
+    verbose_name = "Two-factor: recovery codes"
