@@ -135,10 +135,11 @@ def test_every_model_has_a_plural_that_reads_as_english() -> None:
         "webhook deliveries")
 
 
-def test_the_admin_index_names_the_two_factor_apps_in_words(provider: Client) -> None:
+def test_the_admin_index_names_the_two_factor_and_lockout_apps_in_words(provider: Client) -> None:
     page = provider.get(reverse("admin:index")).content.decode()
     assert "Two-factor: authenticator apps" in page
     assert "Two-factor: recovery codes" in page
+    assert "Sign-in lockouts (django-axes)" in page
     assert "Otp_Totp" not in page and "Otp_Static" not in page
     assert "Webhook deliveries" in page and "Webhook deliverys" not in page
 

@@ -33,10 +33,11 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_celery_beat",
     "django_otp",
-    # django-otp's plugins, with readable headings in the admin (apps.core.otp_apps).
-    "apps.core.otp_apps.TwoFactorAuthenticatorAppsConfig",
-    "apps.core.otp_apps.TwoFactorRecoveryCodesConfig",
-    "axes",
+    # django-otp's plugins and django-axes, under readable headings in the admin
+    # (apps.core.app_headings).
+    "apps.core.app_headings.TwoFactorAuthenticatorAppsConfig",
+    "apps.core.app_headings.TwoFactorRecoveryCodesConfig",
+    "apps.core.app_headings.SignInLockoutsConfig",
     "apps.core",
     "apps.accounts",
     "apps.credits",
