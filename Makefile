@@ -36,6 +36,7 @@ run: seed
 	@mkdir -p var/broker/out var/broker/processed
 	@echo ""
 	@echo "  Billing panel: http://127.0.0.1:$(PORT)   (Ctrl-C stops web, worker and beat)"
+	@echo "  Sign in with a login printed above; the Two-factor lines say whether a TOTP code is needed."
 	@echo ""
 	@set -a; . ./var/local.env; set +a; PANEL_PORT=$(PORT) exec $(VENV)/bin/honcho start -f Procfile
 

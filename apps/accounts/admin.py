@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
@@ -8,7 +8,8 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import UserChangeForm, UserCreationForm
 from django.http import HttpRequest
 
-from apps.core.admin_utils import actor_of
+from apps.core.admin_utils import actor_of, currency_choices
+from apps.core.currencies import CURRENCY_CHOICES
 from apps.core.errors import DomainError
 
 from . import services
@@ -59,6 +60,19 @@ class ResellerForm(forms.ModelForm):
         model = Reseller
         fields = ("name", "slug", "base_currency", "timezone", "language", "country",
                   "contact_email", "reactivation_policy", "is_active")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # A new reseller may bring a new currency, so every code stays; the few the
+        # panel's resellers use come first instead of being lost among 160.
+        in_use = currency_choices(
+            Reseller.objects.order_by("base_currency")
+            .values_list("base_currency", flat=True).distinct()
+        )
+        others = [choice for choice in CURRENCY_CHOICES if choice not in in_use]
+        cast(forms.ChoiceField, self.fields["base_currency"]).choices = (
+            [("In use", in_use), ("Other currencies", others)] if in_use else CURRENCY_CHOICES
+        )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

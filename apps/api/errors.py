@@ -1,14 +1,33 @@
-"""The one exception handler: every error has the shape {"error": {type, code, message, param}}."""
+"""The one exception handler: every error has the shape {"error": {type, code, message, param}}.
+
+Also the answers for what never reaches an API view, so that nothing under /api/
+is an HTML page, with DEBUG on or off: `api_not_found` for paths no endpoint
+has (a catch-all route, because with DEBUG on Django answers its own technical
+404 page before any handler404), and `error_handler` for the root URLconf's
+handler400/403/404/500, JSON under /api/ and Django's own pages elsewhere.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+from collections.abc import Callable
+from typing import Any, cast
 
+from django.conf import settings
+from django.core import signals
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import Resolver404, resolve
+from django.views import defaults
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
 
 from apps.core.errors import DomainError
+
+# Django's own logger for failed requests: a 500 here is logged like any other.
+request_logger = logging.getLogger("django.request")
 
 # DomainError.kind -> (HTTP status, error type)
 KIND_STATUS = {
@@ -39,6 +58,16 @@ def _first_validation_error(detail: Any, path: str = "") -> tuple[str, str, str 
     return str(code), str(detail), path or None
 
 
+INTERNAL_ERROR = "Something went wrong on our side; it was logged. Retry later."
+
+
+def internal_error_body(exc: BaseException | None = None) -> dict[str, Any]:
+    message = INTERNAL_ERROR
+    if exc is not None and settings.DEBUG:
+        message = f"{message} (DEBUG: {exc!r})"
+    return error_body("api_error", "internal_error", message)
+
+
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, DomainError):
         http_status, type_ = KIND_STATUS.get(exc.kind, KIND_STATUS["invalid_request"])
@@ -47,7 +76,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         return Response(error_body(type_, exc.code, exc.message, exc.param), status=http_status)
     response = drf_exception_handler(exc, context)
     if response is None:
-        return None
+        return _internal_error(exc, context)
     if isinstance(exc, exceptions.ValidationError):
         code, message, param = _first_validation_error(exc.detail)
         response.data = error_body("invalid_request_error", code, message, param)
@@ -75,3 +104,62 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     detail = getattr(exc, "detail", str(exc))
     response.data = error_body("invalid_request_error", code, str(detail))
     return response
+
+
+def _internal_error(exc: Exception, context: dict[str, Any]) -> Response:
+    """An exception no one expected: logged and signalled as Django does for a 500 (so the
+    test client still raises it), answered in the error shape even with DEBUG on."""
+    request = getattr(context.get("request"), "_request", None)
+    request_logger.error("Internal Server Error: %s", getattr(request, "path", "?"),
+                         exc_info=exc, extra={"status_code": 500, "request": request})
+    signals.got_request_exception.send(sender=None, request=request)
+    set_rollback()
+    return Response(internal_error_body(exc), status=status.HTTP_500_INTERNAL_SERVER_ERROR)
+
+
+def _resolves_elsewhere(path: str) -> bool:
+    try:
+        return resolve(path).func is not api_not_found
+    except Resolver404:
+        return False
+
+
+@csrf_exempt
+def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+    """Any method on an /api/ path no endpoint has; says so when the other slash would do
+    (`/api/v1/ping/` for `/api/v1/ping`), without redirecting a POST."""
+    path = request.path
+    other = path[:-1] if path.endswith("/") else f"{path}/"
+    message = f"No API endpoint at {path}."
+    if _resolves_elsewhere(other):
+        message = f"{message} Did you mean {other}?"
+    return JsonResponse(error_body("invalid_request_error", "not_found", message),
+                        status=status.HTTP_404_NOT_FOUND)
+
+
+# Status -> (type, code, message) of the root URLconf's handlers, for /api/ paths.
+HANDLED = {
+    400: ("invalid_request_error", "bad_request", "The request could not be understood."),
+    403: ("permission_error", "permission_denied", "Permission denied."),
+    404: ("invalid_request_error", "not_found", "No such API endpoint or object."),
+    500: ("api_error", "internal_error", INTERNAL_ERROR),
+}
+
+
+def error_handler(status_code: int) -> Callable[..., HttpResponse]:
+    """handler400/403/404/500 for the root URLconf: the API's error shape under /api/,
+    Django's own pages everywhere else."""
+    site_view = cast(Callable[..., HttpResponse], {
+        400: defaults.bad_request, 403: defaults.permission_denied,
+        404: defaults.page_not_found, 500: defaults.server_error,
+    }[status_code])
+
+    def handler(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+        if not request.path.startswith("/api/"):
+            if status_code == 500:
+                return site_view(request)
+            return site_view(request, exception)
+        return JsonResponse(error_body(*HANDLED[status_code]), status=status_code)
+
+    handler.__name__ = f"handler{status_code}"
+    return handler

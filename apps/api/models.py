@@ -51,6 +51,8 @@ class ApiKey(models.Model):
     created_by = models.CharField(max_length=255)
 
     class Meta:
+        verbose_name = "API key"
+        verbose_name_plural = "API keys"
         ordering = ["-created_at", "-id"]
         constraints = [
             models.CheckConstraint(condition=Q(mode__in=["live", "test"]), name="api_key_mode"),
@@ -139,6 +141,7 @@ class WebhookDelivery(models.Model):
     delivered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name_plural = "webhook deliveries"
         ordering = ["-id"]
         constraints = [
             models.UniqueConstraint(fields=["endpoint", "event_id"], name="webhook_delivery_once"),

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.contrib import admin, messages
 from django.http import HttpRequest
 
 from apps.core.actors import Actor
+from apps.core.currencies import MINOR_UNITS
 from apps.core.errors import DomainError
 
 
@@ -42,3 +44,14 @@ def run_service_action(
                                     messages.ERROR)
     if done:
         modeladmin.message_user(request, f"{verb}: {done}.", messages.SUCCESS)
+
+
+def currency_choices(*groups: Iterable[str]) -> list[tuple[str, str]]:
+    """A short currency drop-down: these ISO 4217 codes, each once, in the order given
+    (the reseller's own first, say, then the others the panel uses), not all 160."""
+    seen: dict[str, None] = {}
+    for codes in groups:
+        for code in codes:
+            if code in MINOR_UNITS:
+                seen.setdefault(code)
+    return [(code, code) for code in seen]

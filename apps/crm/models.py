@@ -123,5 +123,9 @@ class AccountFollowUp(models.Model):
     contacted_by_label = models.CharField(max_length=255, blank=True)
     updated_at = models.DateTimeField()
 
+    class Meta:
+        verbose_name = "account follow-up"
+        verbose_name_plural = "account follow-ups"
+
     def __str__(self) -> str:
         return f"follow-up of account {self.account_id}"

@@ -14,5 +14,9 @@ class ResellerSecurity(models.Model):
     )
     updated_at = models.DateTimeField()
 
+    class Meta:
+        verbose_name = "reseller security settings"
+        verbose_name_plural = "reseller security settings"
+
     def __str__(self) -> str:
         return f"security of {self.reseller_id}"

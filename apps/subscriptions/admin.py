@@ -1,14 +1,14 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from apps.accounts.models import ReactivationPolicy
-from apps.core.admin_utils import ReadOnlyAdmin, actor_of, run_service_action
+from apps.accounts.models import ReactivationPolicy, Reseller
+from apps.core.admin_utils import ReadOnlyAdmin, actor_of, currency_choices, run_service_action
 from apps.core.errors import DomainError
 
 from . import services
@@ -24,9 +24,31 @@ from .models import (
 from .services import settings as lifecycle_settings
 
 
+def _plan_currencies(plan: Plan | None) -> list[tuple[str, str]]:
+    """The plan's reseller's currencies (its base, then those its plans are priced in), then
+    the others the panel's resellers use: a short drop-down, not all 160 codes."""
+    own: list[str] = []
+    if plan is not None:
+        own = [plan.reseller.base_currency, *PlanPrice.objects.filter(
+            plan__reseller_id=plan.reseller_id).order_by("currency")
+            .values_list("currency", flat=True).distinct()]
+    panel = sorted({
+        *Reseller.objects.values_list("base_currency", flat=True).distinct(),
+        *PlanPrice.objects.values_list("currency", flat=True).distinct(),
+    })
+    return currency_choices(own, panel)
+
+
 class PlanPriceInline(admin.TabularInline):
     model = PlanPrice
     extra = 1
+
+    def get_formset(self, request: HttpRequest, obj: Plan | None = None, **kwargs: Any) -> Any:
+        formset = super().get_formset(request, obj, **kwargs)
+        # A form class of this request's own (modelform_factory makes one per call).
+        currency = cast(forms.ChoiceField, formset.form.base_fields["currency"])
+        currency.choices = [("", "---------"), *_plan_currencies(obj)]
+        return formset
 
 
 @admin.register(Plan)

@@ -33,9 +33,11 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_celery_beat",
     "django_otp",
-    "django_otp.plugins.otp_totp",
-    "django_otp.plugins.otp_static",
-    "axes",
+    # django-otp's plugins and django-axes, under readable headings in the admin
+    # (apps.core.app_headings).
+    "apps.core.app_headings.TwoFactorAuthenticatorAppsConfig",
+    "apps.core.app_headings.TwoFactorRecoveryCodesConfig",
+    "apps.core.app_headings.SignInLockoutsConfig",
     "apps.core",
     "apps.accounts",
     "apps.credits",
