@@ -25,6 +25,7 @@ from playwright.sync_api import Error as PlaywrightError
 from apps.accounts.models import Reseller
 from apps.core.currencies import MINOR_UNITS
 from apps.dashboard import urls as dashboard_urls
+from apps.notifications.models import OutboxMessage
 from apps.subscriptions.models import Plan, ServiceAccount
 
 CHROMIUM = "/usr/bin/chromium"
@@ -58,6 +59,12 @@ def _account(r: Reseller) -> dict[str, int]:
     return {"account_id": account.pk}
 
 
+def _outbox_row(r: Reseller) -> dict[str, int]:
+    row = OutboxMessage.objects.filter(reseller=r).order_by("pk").first()
+    assert row is not None
+    return {"message_id": row.pk}
+
+
 def _none(r: Reseller) -> dict[str, int]:
     return {}
 
@@ -77,6 +84,8 @@ PAGES: dict[str, Args] = {
     "twofactor_setup": _none,
     "switch": _none,
     "settings": _none,
+    "email_backlog": _none,
+    "outbox_message": _outbox_row,
 }
 SETTINGS_TABS = ("settings_reseller", "settings_subscription", "settings_notifications",
                  "settings_template", "settings_api", "settings_staff", "settings_security")
@@ -88,7 +97,9 @@ SKIPPED = {
     # Downloads, not pages.
     "ledger_csv", "subscribers_export",
     # htmx partials, fetched by the pages above.
-    "welcome_status", "settings_template_load",
+    "welcome_status", "settings_template_load", "account_subscriber_search",
+    # The reseller's logo: an image.
+    "reseller_logo",
 }
 
 # Messages whose Spanish is the same word, or names that stay English on purpose.
