@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import pytest
+from django.urls import reverse
 
 from apps.notifications.models import OutboxMessage
 from apps.notifications.services import notification_settings_update
@@ -68,7 +69,7 @@ def test_the_backlog_in_the_settings_page_sends_the_recent_ones_after_asking(
             page.get_by_label("Password").fill("correct-horse-battery")
             page.get_by_role("button", name="Sign in").click()
             expect(page.locator("#email-warning")).to_contain_text("3 emails written before")
-            page.goto(live_server.url + "/settings/#notifications")
+            page.goto(live_server.url + reverse("dashboard:settings_notifications"))
             backlog = page.locator("#email-backlog")
             expect(backlog.locator("[data-testid=backlog-kind]")).to_have_count(1)
             expect(backlog).to_contain_text("3 of them are welcome emails with a password.")
