@@ -6,13 +6,17 @@ import re
 
 import pytest
 from django.apps import apps
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from apps.accounts.models import Reseller
 from apps.credits.models import CreditLedgerEntry
-from apps.subscriptions.models import PlanPrice, ServiceAccount
+from apps.payments.services import payment_record
+from apps.subscriptions.models import Plan, PlanPrice, ServiceAccount
 
+from .conftest import NOW, SYSTEM
 from .factories import PlanFactory, ResellerFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -67,7 +71,7 @@ def test_object_pages_render(provider: Client, active_account) -> None:
 
 
 def test_grant_form_adds_credits_once_even_when_submitted_twice(provider: Client, reseller):
-    data = {"reseller": reseller.pk, "amount": 50, "reference": "INV-9", "price_amount": 2500,
+    data = {"reseller": reseller.pk, "amount": 50, "reference": "INV-9", "price_amount": "25.00",
             "price_currency": "EUR", "livemode": "on", "idempotency_key": "form-1"}
     for _ in range(2):
         response = provider.post(reverse("admin:credits_grant"), data)
@@ -159,7 +163,7 @@ def test_grant_from_the_reseller_page_adds_credits_and_returns_there(provider: C
                                                                     reseller) -> None:
     response = provider.post(
         f'{reverse("admin:credits_grant")}?reseller={reseller.pk}',
-        {"reseller": reseller.pk, "amount": 30, "reference": "INV-30", "price_amount": 1350,
+        {"reseller": reseller.pk, "amount": 30, "reference": "INV-30", "price_amount": "13.50",
          "price_currency": "EUR", "livemode": "on", "idempotency_key": "from-reseller-page"},
     )
     assert response.status_code == 302
@@ -180,7 +184,7 @@ def test_grant_form_offers_the_currencies_in_use_with_the_resellers_own_first(
 
 def test_grant_form_refuses_a_currency_no_reseller_uses(provider: Client, reseller) -> None:
     response = provider.post(reverse("admin:credits_grant"), {
-        "reseller": reseller.pk, "amount": 5, "reference": "INV-5", "price_amount": 500,
+        "reseller": reseller.pk, "amount": 5, "reference": "INV-5", "price_amount": "5",
         "price_currency": "XAF", "idempotency_key": "odd-currency",
     })
     assert response.status_code == 200
@@ -210,3 +214,172 @@ def test_reseller_base_currency_lists_those_in_use_first(provider: Client, db) -
 
 def test_external_payments_are_not_edited_in_the_admin(provider: Client, db) -> None:
     assert provider.get(reverse("admin:payments_externalpayment_add")).status_code == 403
+
+
+def grant_data(reseller: Reseller, **changes: object) -> dict[str, object]:
+    return {"reseller": reseller.pk, "amount": 50, "reference": "INV-50",
+            "price_currency": "EUR", "livemode": "on", "idempotency_key": "money-form",
+            **changes}
+
+
+@pytest.mark.parametrize("written", ["12,50", "12.50", "12.5", "€12.50"])
+def test_grant_form_takes_the_price_as_written_and_stores_minor_units(
+    provider: Client, reseller, written: str
+) -> None:
+    response = provider.post(reverse("admin:credits_grant"),
+                             grant_data(reseller, price_amount=written))
+    assert response.status_code == 302
+    entry = CreditLedgerEntry.objects.get(reseller=reseller)
+    assert (entry.price_amount, entry.price_currency) == (1250, "EUR")
+
+
+def test_grant_form_reads_the_price_in_the_chosen_currencys_exponent(provider: Client,
+                                                                    reseller) -> None:
+    ResellerFactory.create(base_currency="JPY")
+    response = provider.post(reverse("admin:credits_grant"),
+                             grant_data(reseller, price_amount="1250", price_currency="JPY"))
+    assert response.status_code == 302
+    assert CreditLedgerEntry.objects.get().price_amount == 1250  # yen have no minor unit
+
+
+@pytest.mark.parametrize(("currency", "written", "message"), [
+    ("EUR", "12.505", "EUR amounts have at most 2 decimals."),
+    ("EUR", "twelve", "Write the amount as a number, for example 9.00."),
+    ("EUR", "-5", "The amount cannot be negative."),
+    ("JPY", "12.5", "JPY amounts are whole numbers, without decimals."),
+])
+def test_grant_form_refuses_a_bad_price_beside_the_field_and_writes_nothing(
+    provider: Client, reseller, currency: str, written: str, message: str
+) -> None:
+    ResellerFactory.create(base_currency="JPY")
+    response = provider.post(reverse("admin:credits_grant"), grant_data(
+        reseller, price_amount=written, price_currency=currency))
+    assert response.status_code == 200
+    assert response.context["form"].errors["price_amount"] == [message]
+    assert message in response.content.decode()
+    assert not CreditLedgerEntry.objects.exists()
+    reseller.refresh_from_db()
+    assert reseller.credit_balance == 0
+
+
+def test_grant_form_asks_for_the_currency_of_a_price_without_one(provider: Client,
+                                                                reseller) -> None:
+    response = provider.post(reverse("admin:credits_grant"),
+                             grant_data(reseller, price_amount="12.50", price_currency=""))
+    assert response.status_code == 200
+    assert response.context["form"].errors["price_currency"] == [
+        "Choose the currency of this amount."]
+    assert not CreditLedgerEntry.objects.exists()
+
+
+def test_grant_form_keeps_a_refused_price_as_typed(provider: Client, reseller) -> None:
+    page = provider.post(reverse("admin:credits_grant"), grant_data(
+        reseller, price_amount="12,50", reference="")).content.decode()
+    assert 'name="price_amount" value="12,50"' in page
+
+
+def test_ledger_list_and_entry_show_the_price_formatted(provider: Client, reseller) -> None:
+    provider.post(reverse("admin:credits_grant"), grant_data(reseller, price_amount="12,50"))
+    entry = CreditLedgerEntry.objects.get()
+    listing = provider.get(reverse("admin:credits_creditledgerentry_changelist")).content.decode()
+    assert "€12.50" in listing
+    assert ">1250<" not in listing
+    detail = provider.get(reverse("admin:credits_creditledgerentry_change", args=[entry.pk]))
+    assert "€12.50" in detail.content.decode()
+
+
+def test_ledger_list_shows_the_price_in_the_viewers_language(provider: Client,
+                                                             reseller) -> None:
+    provider.post(reverse("admin:credits_grant"), grant_data(reseller, price_amount="12,50"))
+    listing = provider.get(reverse("admin:credits_creditledgerentry_changelist"),
+                           headers={"accept-language": "es"}).content.decode()
+    assert "12,50\xa0€" in listing
+
+
+def test_external_payments_list_and_page_show_the_amount_formatted(provider: Client,
+                                                                   active_account) -> None:
+    result = payment_record(actor=SYSTEM, reseller=active_account.reseller, livemode=True,
+                            account_id=active_account.pk, amount=1250, currency="EUR",
+                            reference="WHMCS-77", paid_at=NOW, now=NOW)
+    listing = provider.get(reverse("admin:payments_externalpayment_changelist")).content.decode()
+    assert "€12.50" in listing
+    assert ">1250<" not in listing
+    payment = result.payment
+    detail = provider.get(reverse("admin:payments_externalpayment_change", args=[payment.pk]))
+    assert "€12.50" in detail.content.decode()
+
+
+def plan_post(plan: Plan, rows: list[dict[str, str]], initial: int) -> dict[str, object]:
+    data: dict[str, object] = {
+        "name": plan.name, "tier": plan.tier, "credit_cost": plan.credit_cost,
+        "prices-TOTAL_FORMS": len(rows), "prices-INITIAL_FORMS": initial,
+        "prices-MIN_NUM_FORMS": 0, "prices-MAX_NUM_FORMS": 1000,
+    }
+    for i, row in enumerate(rows):
+        data |= {f"prices-{i}-{key}": value for key, value in row.items()}
+        data[f"prices-{i}-plan"] = plan.pk
+    return data
+
+
+def test_plan_price_inline_shows_and_takes_prices_as_written(provider: Client, db) -> None:
+    reseller = ResellerFactory.create(base_currency="EUR")
+    ResellerFactory.create(base_currency="JPY")
+    plan = PlanFactory.create(reseller=reseller, name="Monthly", duration_months=1)
+    price = PlanPrice.objects.create(plan=plan, currency="EUR", amount=900)
+    url = reverse("admin:subscriptions_plan_change", args=[plan.pk])
+    page = provider.get(url).content.decode()
+    assert 'name="prices-0-amount" value="9.00"' in page
+
+    response = provider.post(url, plan_post(plan, [
+        {"id": str(price.pk), "currency": "EUR", "amount": "12,50"},
+        {"id": "", "currency": "JPY", "amount": "1500"},
+    ], initial=1))
+    assert response.status_code == 302, response.context["inline_admin_formsets"][0].formset.errors
+    assert dict(plan.prices.values_list("currency", "amount")) == {"EUR": 1250, "JPY": 1500}
+    page = provider.get(url).content.decode()
+    assert 'name="prices-0-amount" value="12.50"' in page
+    assert 'name="prices-1-amount" value="1500"' in page
+
+
+def test_plan_price_inline_refuses_too_many_decimals_for_the_rows_currency(
+    provider: Client, db
+) -> None:
+    reseller = ResellerFactory.create(base_currency="EUR")
+    ResellerFactory.create(base_currency="JPY")
+    plan = PlanFactory.create(reseller=reseller, name="Monthly", duration_months=1)
+    price = PlanPrice.objects.create(plan=plan, currency="EUR", amount=900)
+    url = reverse("admin:subscriptions_plan_change", args=[plan.pk])
+    response = provider.post(url, plan_post(plan, [
+        {"id": str(price.pk), "currency": "EUR", "amount": "12.505"},
+        {"id": "", "currency": "JPY", "amount": "15.5"},
+    ], initial=1))
+    assert response.status_code == 200
+    errors = response.context["inline_admin_formsets"][0].formset.errors
+    assert errors[0]["amount"] == ["EUR amounts have at most 2 decimals."]
+    assert errors[1]["amount"] == ["JPY amounts are whole numbers, without decimals."]
+    assert dict(plan.prices.values_list("currency", "amount")) == {"EUR": 900}
+
+
+def test_plan_list_shows_each_plans_prices_formatted_base_first(provider: Client, db) -> None:
+    reseller = ResellerFactory.create(base_currency="USD")
+    plan = PlanFactory.create(reseller=reseller, name="Monthly", duration_months=1)
+    PlanPrice.objects.create(plan=plan, currency="EUR", amount=900)
+    PlanPrice.objects.create(plan=plan, currency="USD", amount=1000)
+    listing = provider.get(reverse("admin:subscriptions_plan_changelist")).content.decode()
+    assert "$10.00 · €9.00" in listing
+
+
+def test_plan_list_queries_do_not_grow_with_plans(provider: Client, db) -> None:
+    def page_queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            provider.get(reverse("admin:subscriptions_plan_changelist"))
+        return len(captured.captured_queries)
+
+    reseller = ResellerFactory.create()
+    PlanPrice.objects.create(plan=PlanFactory.create(reseller=reseller), currency="EUR",
+                             amount=900)
+    few = page_queries()
+    for _ in range(5):
+        other = PlanFactory.create(reseller=ResellerFactory.create())
+        PlanPrice.objects.create(plan=other, currency="EUR", amount=900)
+    assert page_queries() == few

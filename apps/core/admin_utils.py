@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.contrib import admin, messages
@@ -11,6 +11,7 @@ from django.http import HttpRequest
 from apps.core.actors import Actor
 from apps.core.currencies import MINOR_UNITS
 from apps.core.errors import DomainError
+from apps.core.money import money_format
 
 
 def actor_of(request: HttpRequest) -> Actor:
@@ -55,3 +56,17 @@ def currency_choices(*groups: Iterable[str]) -> list[tuple[str, str]]:
             if code in MINOR_UNITS:
                 seen.setdefault(code)
     return [(code, code) for code in seen]
+
+
+def money_column(amount: str, currency: str, *, description: str) -> Callable[[Any, Any], str | None]:
+    """A list_display column showing `obj.<amount>` (minor units) in `obj.<currency>`, formatted
+    for the viewer's language ("€12.50"); sorted by the amount; empty when there is none."""
+
+    @admin.display(description=description, ordering=amount)
+    def column(modeladmin: Any, obj: Any) -> str | None:
+        value, code = getattr(obj, amount), getattr(obj, currency)
+        if value is None or not code:
+            return None  # the admin shows its empty value
+        return money_format(value, code)
+
+    return column

@@ -10,8 +10,9 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 
 from apps.accounts.models import Reseller
-from apps.core.admin_utils import ReadOnlyAdmin, actor_of, currency_choices
+from apps.core.admin_utils import ReadOnlyAdmin, actor_of, currency_choices, money_column
 from apps.core.errors import DomainError
+from apps.core.forms import MoneyField, MoneyFormMixin
 
 from .models import CreditLedgerEntry, EntryKind
 from .services import credits_adjust, credits_grant
@@ -47,12 +48,13 @@ class ResellerCreditForm(forms.Form):
         self.for_reseller = for_reseller
 
 
-class CreditGrantForm(ResellerCreditForm):
+class CreditGrantForm(MoneyFormMixin, ResellerCreditForm):
     reseller = forms.ModelChoiceField(queryset=Reseller.objects.all())
     amount = forms.IntegerField(min_value=1, help_text="Credits to add.")
     reference = forms.CharField(max_length=200, help_text="Order or invoice number.")
-    price_amount = forms.IntegerField(
-        min_value=0, required=False, help_text="What the reseller paid, in minor units (cents)."
+    price_amount = MoneyField(
+        currency_field="price_currency", required=False,
+        help_text="What the reseller paid, as written on the invoice: 12.50 or 12,50.",
     )
     price_currency = forms.ChoiceField(
         choices=[], required=False,
@@ -80,12 +82,19 @@ class CreditAdjustForm(ResellerCreditForm):
 @admin.register(CreditLedgerEntry)
 class CreditLedgerEntryAdmin(ReadOnlyAdmin):
     list_display = ("id", "created_at", "reseller", "livemode", "kind", "delta", "balance_after",
-                    "reference", "account", "actor_label")
+                    "price", "reference", "account", "actor_label")
     list_filter = ("kind", "livemode", "reseller")
     search_fields = ("reference", "idempotency_key", "reason", "account__username")
     date_hierarchy = "created_at"
     list_select_related = ("reseller", "account")
     change_list_template = "admin/credits/ledger_change_list.html"
+
+    price = money_column("price_amount", "price_currency", description="price paid")
+    # The detail page shows the price formatted in place of its two raw columns.
+    fields = ("reseller", "livemode", "kind", "delta", "balance_after", "price", "reference",
+              "reason", "idempotency_key", "subscriber", "account", "reverses", "actor_type",
+              "actor_user", "actor_api_key_id", "actor_label", "created_at")
+    readonly_fields = ("price",)
 
     def get_urls(self) -> list[URLPattern]:
         return [

@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import Q
 
 from apps.core.currencies import CURRENCY_CHOICES
+from apps.core.money import money_format
 
 
 class ExternalPayment(models.Model):
@@ -35,4 +36,4 @@ class ExternalPayment(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.reference}: {self.amount} {self.currency}"
+        return f"{self.reference}: {money_format(self.amount, self.currency)}"

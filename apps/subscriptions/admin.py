@@ -10,6 +10,8 @@ from django.http import HttpRequest
 from apps.accounts.models import ReactivationPolicy, Reseller
 from apps.core.admin_utils import ReadOnlyAdmin, actor_of, currency_choices, run_service_action
 from apps.core.errors import DomainError
+from apps.core.forms import MoneyField, MoneyFormMixin
+from apps.core.money import money_format
 
 from . import services
 from .models import (
@@ -39,8 +41,19 @@ def _plan_currencies(plan: Plan | None) -> list[tuple[str, str]]:
     return currency_choices(own, panel)
 
 
+class PlanPriceForm(MoneyFormMixin, forms.ModelForm):
+    # Typed as written ("9.00", "9,00") in the row's currency, stored in minor units.
+    amount = MoneyField(currency_field="currency", label="Price per period",
+                        help_text="As written: 9.00 or 9,00.")
+
+    class Meta:
+        model = PlanPrice
+        fields = ("currency", "amount")
+
+
 class PlanPriceInline(admin.TabularInline):
     model = PlanPrice
+    form = PlanPriceForm
     extra = 1
 
     def get_formset(self, request: HttpRequest, obj: Plan | None = None, **kwargs: Any) -> Any:
@@ -53,12 +66,23 @@ class PlanPriceInline(admin.TabularInline):
 
 @admin.register(Plan)
 class PlanAdmin(admin.ModelAdmin):
-    list_display = ("name", "reseller", "tier", "duration_months", "credit_cost", "is_trial",
-                    "status")
+    list_display = ("name", "reseller", "tier", "duration_months", "credit_cost", "price_list",
+                    "is_trial", "status")
     list_filter = ("status", "reseller", "is_trial")
     search_fields = ("name", "tier")
+    list_select_related = ("reseller",)
     inlines = [PlanPriceInline]
     actions = ["archive", "unarchive"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Plan]:
+        return super().get_queryset(request).prefetch_related("prices")
+
+    @admin.display(description="prices per period")
+    def price_list(self, plan: Plan) -> str | None:
+        # The reseller's base currency first, then the others by code.
+        base = plan.reseller.base_currency
+        prices = sorted(plan.prices.all(), key=lambda p: (p.currency != base, p.currency))
+        return " · ".join(money_format(p.amount, p.currency) for p in prices) or None
 
     def get_readonly_fields(self, request: HttpRequest, obj: Plan | None = None) -> Any:
         # The duration is fixed once the plan exists; archiving is an action.
@@ -94,6 +118,9 @@ class PlanAdmin(admin.ModelAdmin):
                 services.plan_update(actor=actor_of(request), plan=form.instance, prices=prices)
             except DomainError as error:
                 self.message_user(request, error.message, messages.ERROR)
+        # The service wrote the prices (and its audit row), not formset.save(): the admin's
+        # change message reads these, which only formset.save() would have set.
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
 
     def has_delete_permission(self, request: HttpRequest, obj: Plan | None = None) -> bool:
         # A plan any account has used is archived, never deleted.

@@ -7,6 +7,7 @@ from django.db.models import Q
 
 from apps.core.currencies import CURRENCY_CHOICES
 from apps.core.models import AppendOnlyModel
+from apps.core.money import money_format
 
 
 class PlanStatus(models.TextChoices):
@@ -59,7 +60,7 @@ class PlanPrice(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.amount} {self.currency}"
+        return money_format(self.amount, self.currency)
 
 
 class Subscriber(models.Model):
