@@ -294,6 +294,10 @@ class ResellerSettingsForm(forms.Form):
     contact_email = forms.EmailField(label=_("Contact email"))
     reactivation_policy = forms.ChoiceField(label=_("When a suspended account is reactivated"),
                                             choices=translated(ReactivationPolicy.choices))
+    # Each language in its own name (settings.LANGUAGES). Not sent (an older form): the
+    # language stays as it is.
+    language = forms.ChoiceField(label=_("Emails to you, and new subscribers' default, in"),
+                                 choices=settings.LANGUAGES, required=False)
 
 
 class LogoForm(forms.Form):

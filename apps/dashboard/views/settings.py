@@ -107,7 +107,8 @@ def _reseller_page(request: HttpRequest, ctx: Context, *, status: int = 200,
     return tab_page(request, ctx, "reseller", status=status,
                     reseller_form=reseller_form or forms.ResellerSettingsForm(initial={
                         "timezone": reseller.timezone, "contact_email": reseller.contact_email,
-                        "reactivation_policy": reseller.reactivation_policy}),
+                        "reactivation_policy": reseller.reactivation_policy,
+                        "language": reseller.language}),
                     logo_form=logo_form or forms.LogoForm())
 
 
@@ -118,7 +119,8 @@ def settings_reseller_view(request: HttpRequest, ctx: Context) -> HttpResponse:
     form = forms.ResellerSettingsForm(request.POST)
     if form.is_valid():
         try:
-            reseller_update(actor=ctx.actor, reseller=ctx.reseller, **form.cleaned_data)
+            changes = {k: v for k, v in form.cleaned_data.items() if k != "language" or v}
+            reseller_update(actor=ctx.actor, reseller=ctx.reseller, **changes)
             messages.success(request, _("Settings saved."))
             return tab_redirect("reseller")
         except DomainError as error:
