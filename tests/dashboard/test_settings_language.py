@@ -3,18 +3,24 @@ templates edited and previewed per language, and the API tab's codes shown as wo
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
+from django.test import override_settings
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import escape
 
 from apps.accounts.models import Reseller
+from apps.api.models import WebhookDelivery
+from apps.api.services import api_key_create, webhook_endpoint_create
 from apps.notifications import rendering
 from apps.notifications.models import NotificationTemplate
 from apps.notifications.services import notification_template_save
 from tests.conftest import SYSTEM
 
+from .conftest import World
 from .test_forms import error_beside
 
 pytestmark = pytest.mark.django_db
@@ -169,3 +175,41 @@ def test_your_own_templates_are_listed_by_event_and_language(world, signed_in):
         (url + "?event=welcome&amp;language=en", "Welcome (with credentials) · English"),
         (url + "?event=welcome&amp;language=es", "Welcome (with credentials) · Español")]
     assert "Welcome (with credentials) · your own: English, Español</option>" in page
+
+
+# ---------------------------------------------------------------- API tab labels
+
+
+def _api_tab_with_keys_and_deliveries(world: World) -> None:
+    for mode in ("live", "test"):
+        api_key_create(actor=SYSTEM, reseller=world.reseller, name=mode, mode=mode,
+                       scopes=["accounts:read"])
+    with override_settings(WEBHOOK_ALLOW_PRIVATE_URLS=True):
+        endpoint, _ = webhook_endpoint_create(actor=SYSTEM, reseller=world.reseller,
+                                              livemode=True, url="https://hooks.example/x",
+                                              events=["account.renewed"])
+    now = timezone.now()
+    for n, status in enumerate(("pending", "succeeded", "failed")):
+        WebhookDelivery.objects.create(
+            endpoint=endpoint, reseller=world.reseller, event_id=f"evt_{n}",
+            event_type="account.renewed", payload={}, status=status, created_at=now,
+            give_up_at=now + dt.timedelta(days=3),
+            last_status_code=200 if status == "succeeded" else None)
+
+
+@pytest.mark.parametrize(("language", "modes", "statuses"), [
+    ("en", {"live": "Live", "test": "Test"},
+     {"pending": "Pending", "succeeded": "Succeeded", "failed": "Failed"}),
+    ("es", {"live": "Real", "test": "Prueba"},
+     {"pending": "Pendiente", "succeeded": "Entregado", "failed": "Fallido"}),
+])
+def test_the_api_tab_names_key_modes_and_delivery_states_in_the_readers_language(
+        world, signed_in, language, modes, statuses):
+    _api_tab_with_keys_and_deliveries(world)
+    page = signed_in(world.reseller, "owner").get(
+        reverse("dashboard:settings_api"), HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    shown_modes = dict(re.findall(r'data-testid="key-mode" data-mode="(\w+)">([^<]+)</td>', page))
+    assert shown_modes == modes
+    shown = dict(re.findall(r'data-testid="delivery-status" data-status="(\w+)">([^<(]+)', page))
+    assert {k: v.strip() for k, v in shown.items()} == statuses
+    assert f"{statuses['succeeded']} (200)" in page
