@@ -294,6 +294,10 @@ class ResellerSettingsForm(forms.Form):
     contact_email = forms.EmailField(label=_("Contact email"))
     reactivation_policy = forms.ChoiceField(label=_("When a suspended account is reactivated"),
                                             choices=translated(ReactivationPolicy.choices))
+    # Each language in its own name (settings.LANGUAGES). Not sent (an older form): the
+    # language stays as it is.
+    language = forms.ChoiceField(label=_("Emails to you, and new subscribers' default, in"),
+                                 choices=settings.LANGUAGES, required=False)
 
 
 class LogoForm(forms.Form):
@@ -384,6 +388,9 @@ class TemplateForm(forms.Form):
 
     # Chosen in the tab's one event selector, which loads the form.
     event = forms.ChoiceField(label=_("Email"), choices=[], widget=forms.HiddenInput)
+    # Chosen beside it; not sent (an older form): the reseller's language.
+    language = forms.ChoiceField(label=_("Written in"), choices=settings.LANGUAGES,
+                                 required=False, widget=forms.HiddenInput)
     subject = forms.CharField(label=_("Subject"), max_length=255)
     text = forms.CharField(label=_("Text body"), widget=forms.Textarea(attrs={"rows": 8}))
     html = forms.CharField(label=_("HTML body (optional)"), required=False,

@@ -69,6 +69,10 @@ LABELS = [
     pgettext_lazy("choice", "Not sent: event turned off"),
     pgettext_lazy("choice", "Outcome unknown (worker stopped while sending)"),
     pgettext_lazy("choice", "Not sent: discarded by the reseller"),
+    # apps.api: API key modes and webhook delivery states ("Pending", "Failed" are above).
+    pgettext_lazy("choice", "Live"),
+    pgettext_lazy("choice", "Test"),
+    pgettext_lazy("choice", "Succeeded"),
 ]
 
 # The audit trail's action codes (apps.audit rows' `action`), as people read them.

@@ -1,5 +1,5 @@
 """New account: the existing subscriber is found by name, email or external id (htmx), and
-picked into a hidden field, instead of typed as a bare id."""
+picked into a hidden field, instead of typed as a bare id; the plans read as words."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from apps.subscriptions.models import ServiceAccount
 from apps.subscriptions.selectors import subscriber_search
+from apps.subscriptions.services import plan_create
 from tests.conftest import SYSTEM
 from tests.factories import SubscriberFactory
 
@@ -112,3 +113,23 @@ def test_revealed_credentials_have_copy_buttons_with_a_label(world, signed_in):
     assert [label for _, label in buttons] == ["Copy the username", "Copy the password"]
     assert buttons[0][0] == world.account.username
     assert "<script" not in body
+
+
+def _plan_options(page: str) -> list[str]:
+    select = re.search(r'<select[^>]*id="id_plan"[^>]*>(.*?)</select>', page, re.S)
+    assert select is not None
+    return [label for _, label in re.findall(r'<option value="(\d+)"[^>]*>([^<]*)</option>',
+                                              select.group(1))]
+
+
+@pytest.mark.parametrize(("language", "expected"), [
+    ("en", ["Monthly · 1 month · 1 credit", "Yearly · 12 months · 10 credits"]),
+    ("es", ["Monthly · 1 mes · 1 crédito", "Yearly · 12 meses · 10 créditos"]),
+])
+def test_new_account_plans_read_as_words_with_plurals_in_both_languages(
+        world, signed_in, language, expected):
+    plan_create(actor=SYSTEM, reseller=world.reseller, name="Yearly", duration_months=12,
+                credit_cost=10)
+    page = signed_in(world.reseller, "owner").get(
+        reverse("dashboard:account_new"), HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    assert sorted(_plan_options(page)) == expected

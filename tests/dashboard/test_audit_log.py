@@ -15,13 +15,15 @@ from django.urls import reverse
 from django.utils import translation
 
 from apps.accounts.models import StaffMembership
-from apps.accounts.services import staff_set_role
+from apps.accounts.services import reseller_update, staff_set_role
 from apps.api.services.api_keys import api_key_create
 from apps.audit.services import audit_record, audit_record_many
 from apps.core.actors import Actor
 from apps.credits.models import CreditLedgerEntry, EntryKind
 from apps.crm.services import note_add
 from apps.dashboard.labels import AUDIT_ACTIONS, AUDIT_OBJECTS, audit_action_choices
+from apps.dashboard.services import security_set_require_2fa
+from apps.notifications.services import notification_template_save
 from apps.subscriptions.services import plan_create
 from tests.conftest import SYSTEM
 from tests.factories import MembershipFactory, SubscriberFactory, UserFactory
@@ -91,7 +93,6 @@ def test_actions_read_as_words_and_objects_link_to_their_pages(world, signed_in)
                  obj=world.subscriber)
     page = client.get(reverse("dashboard:audit")).content.decode()
     subscriber_url = reverse("dashboard:subscriber", args=[world.subscriber.pk])
-    settings_url = reverse("dashboard:settings")
     table = "".join(re.sub(r'title="[^"]*"', "", row) for row in rows_of(page))
     assert "account.create" not in table and "Account created" in table
     assert "subscriptions.serviceaccount" not in table
@@ -99,9 +100,12 @@ def test_actions_read_as_words_and_objects_link_to_their_pages(world, signed_in)
     assert f'<a href="{subscriber_url}">Subscriber {world.subscriber.name}</a>' in page
     assert (f'<a href="{reverse("dashboard:plan_edit", args=[plan.pk])}">Plan Yearly</a>'
             in page)
-    assert f'<a href="{settings_url}#api">API key {key.pk}</a>' in page
+    # Settings objects link to their own tab, no longer to an anchor of one long page.
+    assert f'<a href="{reverse("dashboard:settings_api")}">API key {key.pk}</a>' in page
     membership = StaffMembership.objects.get(user__email="eva@alpha.example")
-    assert f'<a href="{settings_url}#staff">Staff member {membership.pk}</a>' in page
+    assert (f'<a href="{reverse("dashboard:settings_staff")}">Staff member {membership.pk}</a>'
+            in page)
+    assert "#api" not in page and "#staff" not in page
     assert "Account created" in page and "Plan created" in page and "API key created" in page
     # No page of its own: the kind in words and the id, as plain text.
     entry = CreditLedgerEntry.objects.filter(reseller=world.reseller).latest("id")
@@ -222,3 +226,20 @@ def test_a_cursor_this_page_did_not_write_starts_from_the_newest(world, signed_i
     odd = client.get(reverse("dashboard:audit"), {"after": cursor})
     assert odd.status_code == 200
     assert rows_of(odd.content.decode()) == rows_of(newest)
+
+
+def test_settings_objects_link_to_their_tab_only_for_a_role_that_may_open_it(world,
+                                                                               signed_in):
+    security_set_require_2fa(actor=SYSTEM, reseller=world.reseller, required=False)
+    reseller_update(actor=SYSTEM, reseller=world.reseller, contact_email="a@alpha.example")
+    notification_template_save(actor=SYSTEM, reseller=world.reseller, event="welcome",
+                               subject="Hi", text="Hello", language="es")
+    owner = signed_in(world.reseller, "owner").get(reverse("dashboard:audit")).content.decode()
+    for tab in ("settings_security", "settings_reseller", "settings_template"):
+        assert re.search(rf'<a href="{reverse(f"dashboard:{tab}")}">', owner), tab
+    # An admin may read the audit log but not open the security tab: no link to a 403.
+    admin = signed_in(world.reseller, "admin").get(reverse("dashboard:audit")).content.decode()
+    assert f'href="{reverse("dashboard:settings_security")}"' not in \
+        "".join(rows_of(admin))
+    assert "Security settings" in admin
+    assert re.search(rf'<a href="{reverse("dashboard:settings_reseller")}">', admin)

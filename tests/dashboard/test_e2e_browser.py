@@ -68,7 +68,7 @@ def test_a_resellers_day_in_the_browser(live_server, settings):
             page.get_by_role("link", name="New account").click()
             page.get_by_label("New subscriber's name").fill("Dana Test")
             page.get_by_label("New subscriber's email").fill("dana@example.com")
-            page.get_by_label("Plan").select_option(label="Monthly (1 m, 1 cr)")
+            page.get_by_label("Plan").select_option(label="Monthly · 1 month · 1 credit")
             page.get_by_label("Months").fill("1")
             page.get_by_role("button", name="Check the cost").click()
             expect(page.get_by_text("This account needs 1 credit (Monthly)")).to_be_visible()

@@ -78,6 +78,11 @@ def test_settings_tabs_in_the_browser(live_server, settings):
             expect(page.locator("#id_subject")).to_have_value(
                 default_template_sources("renewal_reminder")[0].strip())
             expect(page.locator("[data-testid=preview-text]")).to_contain_text("Streamline")
+            # The language beside it loads that language's email, the event kept.
+            page.get_by_label("Written in").select_option("es")
+            expect(page.locator("#id_subject")).to_have_value(
+                default_template_sources("renewal_reminder", "es")[0].strip())
+            expect(page.locator("#id_event")).to_have_value("renewal_reminder")
             assert errors == []
         except Exception:
             RESULTS.mkdir(exist_ok=True)

@@ -249,7 +249,8 @@ def test_one_selector_loads_the_events_subject_and_body_at_once(world, signed_in
     client = signed_in(world.reseller, "owner")
     page = client.get(reverse("dashboard:settings_template")).content.decode()
     tab = page[page.index('id="templates"'):]
-    assert tab.count("<select") == 1
+    # One selector for the event (its language beside it), no separate subject/body picks.
+    assert tab.count("<select") == 2 and '<select id="tpl-event" name="event">' in tab
     assert 'hx-get="' + reverse("dashboard:settings_template_load") + '"' in page
     partial = client.get(reverse("dashboard:settings_template_load"),
                          {"event": "renewal_reminder"}, **HTMX).content.decode()
@@ -262,7 +263,7 @@ def test_one_selector_loads_the_events_subject_and_body_at_once(world, signed_in
     response = client.get(reverse("dashboard:settings_template_load"),
                           {"event": "renewal_reminder"})
     assert response["Location"] == reverse("dashboard:settings_template") + \
-        "?event=renewal_reminder"
+        "?event=renewal_reminder&language=en"
 
 
 def test_the_preview_is_signed_with_the_resellers_own_name(world, signed_in):

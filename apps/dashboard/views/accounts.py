@@ -19,7 +19,7 @@ from apps.core.errors import DomainError
 from apps.crm import services as crm
 from apps.subscriptions import selectors as subs
 from apps.subscriptions import services as subs_services
-from apps.subscriptions.models import AccountStatus, ServiceAccount, Subscriber
+from apps.subscriptions.models import AccountStatus, Plan, ServiceAccount, Subscriber
 from apps.subscriptions.services import account_set_renewal_source
 
 from .. import forms
@@ -262,10 +262,20 @@ def _chosen_subscriber(ctx: Context, form: forms.NewAccountForm) -> Subscriber |
         return None
 
 
+def plan_choice_label(plan: Plan) -> str:
+    """The plan as the new-account page offers it: "Monthly · 1 month · 1 credit", and in
+    Spanish "Mensual · 1 mes · 1 crédito" (the name is the reseller's own)."""
+    months = ngettext("%(months)s month", "%(months)s months", plan.duration_months) \
+        % {"months": plan.duration_months}
+    credits = ngettext("%(credits)s credit", "%(credits)s credits", plan.credit_cost) \
+        % {"credits": plan.credit_cost}
+    return f"{plan.name} · {months} · {credits}"
+
+
 @dashboard_view(Perm.ACCOUNT_CREATE)
 def account_new_view(request: HttpRequest, ctx: Context) -> HttpResponse:
     plan_objs = list(subs.plan_list(ctx.reseller, actor=ctx.actor))
-    plans = [(p.pk, f"{p.name} ({p.duration_months} m, {p.credit_cost} cr)") for p in plan_objs]
+    plans = [(p.pk, plan_choice_label(p)) for p in plan_objs]
     initial = {"subscriber": request.GET.get("subscriber")}
     form = forms.NewAccountForm(request.POST or None, plans=plans, initial=initial)
     balance = type(ctx.reseller).objects.get(pk=ctx.reseller.pk).credit_balance

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
+from django.conf import settings as django_settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
@@ -30,7 +32,7 @@ from apps.notifications.models import (
     NotificationTemplate,
     OutboxMessage,
 )
-from apps.notifications.rendering import default_template_sources, template_check, template_preview
+from apps.notifications.rendering import template_check, template_preview, template_sources
 from apps.notifications.selectors import reseller_settings_get
 from apps.notifications.services import (
     TestEmailResult,
@@ -107,7 +109,8 @@ def _reseller_page(request: HttpRequest, ctx: Context, *, status: int = 200,
     return tab_page(request, ctx, "reseller", status=status,
                     reseller_form=reseller_form or forms.ResellerSettingsForm(initial={
                         "timezone": reseller.timezone, "contact_email": reseller.contact_email,
-                        "reactivation_policy": reseller.reactivation_policy}),
+                        "reactivation_policy": reseller.reactivation_policy,
+                        "language": reseller.language}),
                     logo_form=logo_form or forms.LogoForm())
 
 
@@ -118,7 +121,8 @@ def settings_reseller_view(request: HttpRequest, ctx: Context) -> HttpResponse:
     form = forms.ResellerSettingsForm(request.POST)
     if form.is_valid():
         try:
-            reseller_update(actor=ctx.actor, reseller=ctx.reseller, **form.cleaned_data)
+            changes = {k: v for k, v in form.cleaned_data.items() if k != "language" or v}
+            reseller_update(actor=ctx.actor, reseller=ctx.reseller, **changes)
             messages.success(request, _("Settings saved."))
             return tab_redirect("reseller")
         except DomainError as error:
@@ -347,13 +351,11 @@ def _preview_context(reseller: Reseller) -> dict[str, Any]:
     return {"reseller_name": reseller.name, "reseller_email": reseller.contact_email}
 
 
-def _template_initial(reseller: Reseller, event: str) -> dict[str, Any]:
-    override = NotificationTemplate.objects.filter(reseller=reseller, event=event).first()
-    if override is not None:
-        return {"event": event, "subject": override.subject, "text": override.text,
-                "html": override.html}
-    subject, text = default_template_sources(event)
-    return {"event": event, "subject": subject, "text": text, "html": ""}
+def _template_initial(reseller: Reseller, event: str, language: str) -> dict[str, Any]:
+    """The reseller's own template in that language, else the panel's default in it."""
+    found = template_sources(reseller.pk, event, language)
+    return {"event": event, "language": language, "subject": found.subject,
+            "text": found.text, "html": found.html}
 
 
 def _template_event(request: HttpRequest) -> str:
@@ -363,56 +365,94 @@ def _template_event(request: HttpRequest) -> str:
     return event
 
 
-def _templates_page(request: HttpRequest, ctx: Context, *, event: str, status: int = 200,
+def _template_language(request: HttpRequest, reseller: Reseller) -> str:
+    language = request.GET.get("language") or reseller.language
+    if language not in dict(django_settings.LANGUAGES):
+        raise Http404
+    return language
+
+
+def _template_url(name: str, event: str, language: str) -> str:
+    return reverse(f"dashboard:{name}") + "?" + urlencode({"event": event,
+                                                          "language": language})
+
+
+def _editor_context(ctx: Context, *, event: str, language: str,
                     template_form: forms.TemplateForm | None = None,
+                    template_preview_shown: Any = None) -> dict[str, Any]:
+    """The editor of one event in one language: the form, the preview, where it came from."""
+    return {
+        "event": event, "language": language,
+        "language_name": dict(django_settings.LANGUAGES)[language],
+        "template_origin": template_sources(ctx.reseller.pk, event, language).origin,
+        "template_form": template_form or forms.TemplateForm(
+            initial=_template_initial(ctx.reseller, event, language)),
+        "template_preview": template_preview_shown or template_preview(
+            ctx.reseller.pk, event, language, context=_preview_context(ctx.reseller)),
+    }
+
+
+def _templates_page(request: HttpRequest, ctx: Context, *, event: str, language: str,
+                    status: int = 200, template_form: forms.TemplateForm | None = None,
                     template_preview_shown: Any = None) -> HttpResponse:
-    overrides = NotificationTemplate.objects.filter(reseller=ctx.reseller) \
-        .values_list("event", flat=True)
+    event_names = dict(forms.TemplateForm().fields["event"].choices)  # type: ignore[attr-defined]
+    languages = dict(django_settings.LANGUAGES)
+    own = [{"event": e, "language": lang, "event_name": event_names.get(e, e),
+            "language_name": languages.get(lang, lang),
+            "url": _template_url("settings_template", e, lang)}
+           for e, lang in NotificationTemplate.objects.filter(reseller=ctx.reseller)
+           .order_by("event", "language").values_list("event", "language")]
     return tab_page(
-        request, ctx, "templates", status=status, event=event,
-        events=forms.TemplateForm().fields["event"].choices,  # type: ignore[attr-defined]
-        own_events=set(overrides),
-        template_form=template_form or forms.TemplateForm(
-            initial=_template_initial(ctx.reseller, event)),
-        template_preview=template_preview_shown or template_preview(
-            ctx.reseller.pk, event, context=_preview_context(ctx.reseller)),
+        request, ctx, "templates", status=status,
+        # Each event with the languages the reseller wrote its own version in.
+        events=[(e, name, [t["language_name"] for t in own if t["event"] == e])
+                for e, name in event_names.items()],
+        template_languages=django_settings.LANGUAGES, own_templates=own,
+        **_editor_context(ctx, event=event, language=language, template_form=template_form,
+                          template_preview_shown=template_preview_shown),
     )
 
 
 @dashboard_view(Perm.SETTINGS_MANAGE)
 def settings_template_view(request: HttpRequest, ctx: Context) -> HttpResponse:
-    """GET: the event's email (the reseller's own or the default) and its preview.
-    POST: preview (nothing saved) or save; a template that does not render is refused."""
+    """GET: the event's email in a language (the reseller's own or the default) and its
+    preview. POST: preview (nothing saved) or save; a template that does not render is
+    refused."""
     if request.method != "POST":
-        return _templates_page(request, ctx, event=_template_event(request))
+        return _templates_page(request, ctx, event=_template_event(request),
+                               language=_template_language(request, ctx.reseller))
     form = forms.TemplateForm(request.POST)
     preview = None
     if form.is_valid():
-        data = form.cleaned_data
+        # Not sent (an older form): the reseller's language, as the service would take.
+        data = {**form.cleaned_data,
+                "language": form.cleaned_data.get("language") or ctx.reseller.language}
         try:
             if request.POST.get("action") == "save":
                 notification_template_save(actor=ctx.actor, reseller=ctx.reseller, **data)
                 messages.success(request, _("Email template saved."))
-                return redirect(reverse("dashboard:settings_template")
-                                + f"?event={data['event']}")
+                return redirect(_template_url("settings_template", data["event"],
+                                              data["language"]))
             preview = template_check(**data, context=_preview_context(ctx.reseller))
         except DomainError as error:
             forms.attach_error(form, error)
     event = form.cleaned_data.get("event") or _template_event(request)
-    return _templates_page(request, ctx, event=str(event), status=400 if form.errors else 200,
+    language = form.cleaned_data.get("language") or _template_language(request, ctx.reseller)
+    return _templates_page(request, ctx, event=str(event), language=str(language),
+                           status=400 if form.errors else 200,
                            template_form=form, template_preview_shown=preview)
 
 
 @dashboard_view(Perm.SETTINGS_MANAGE)
 def settings_template_default_view(request: HttpRequest, ctx: Context) -> HttpResponse:
-    """The editor of one event (htmx swaps it in when the selector changes); else the tab."""
+    """The editor of one event in one language (htmx swaps it in when a selector changes);
+    else the tab."""
     event = _template_event(request)
+    language = _template_language(request, ctx.reseller)
     if not request.headers.get("HX-Request"):
-        return redirect(reverse("dashboard:settings_template") + f"?event={event}")
-    return _page(request, ctx, "dashboard/settings/_template_editor.html", event=event,
-                 template_form=forms.TemplateForm(initial=_template_initial(ctx.reseller, event)),
-                 template_preview=template_preview(ctx.reseller.pk, event,
-                                                   context=_preview_context(ctx.reseller)))
+        return redirect(_template_url("settings_template", event, language))
+    return _page(request, ctx, "dashboard/settings/_template_editor.html",
+                 **_editor_context(ctx, event=event, language=language))
 
 
 # ---------------------------------------------------------------- security
