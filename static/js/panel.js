@@ -15,6 +15,10 @@ var clippedBarValues = {
     ctx.font = "bold 11px sans-serif";
     ctx.textAlign = "center";
     ctx.textBaseline = "bottom";
+    // Two cut-off bars side by side would write their values over each other: the second
+    // goes one line higher.
+    var lastRight = -Infinity;
+    var row = 0;
     chart.data.datasets.forEach(function (dataset, i) {
       var meta = chart.getDatasetMeta(i);
       if (meta.hidden) { return; }
@@ -24,8 +28,10 @@ var clippedBarValues = {
           var half = ctx.measureText(text).width / 2;
           // Kept inside the canvas: the last day's bar sits at the right edge.
           var x = Math.min(Math.max(meta.data[j].x, half), chart.width - half);
+          row = x - half < lastRight + 2 ? 1 - row : 0;
+          lastRight = x + half;
           ctx.fillStyle = Chart.defaults.color;
-          ctx.fillText(text, x, chart.chartArea.top - 2);
+          ctx.fillText(text, x, chart.chartArea.top - 2 - row * 12);
         }
       });
     });

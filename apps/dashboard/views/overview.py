@@ -56,7 +56,7 @@ def _bar_options(y_max: int | None) -> dict[str, Any]:
     return {
         "responsive": True, "maintainAspectRatio": False,
         # Room above the plot for the true value of a bar cut off at the top (panel.js).
-        "layout": {"padding": {"top": 18}},
+        "layout": {"padding": {"top": 30}},
         "scales": {"x": {"ticks": {"autoSkip": True, "maxRotation": 0}}, "y": y},
     }
 
