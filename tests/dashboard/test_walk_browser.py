@@ -28,11 +28,8 @@ from apps.dashboard import urls as dashboard_urls
 from apps.notifications.models import OutboxMessage
 from apps.subscriptions.models import Plan, ServiceAccount
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--no-first-run"]
-RESULTS = Path(__file__).resolve().parents[2] / "test-results"
+from .test_e2e_browser import ARGS, CHROMIUM, RESULTS
+
 VIEWPORTS = {"desktop": (1366, 900), "phone": (390, 844)}
 LANGUAGES = ("en", "es")
 

@@ -14,6 +14,7 @@ from apps.notifications.models import OutboxMessage
 from apps.notifications.services import notification_settings_update
 from apps.subscriptions.services import account_create
 from tests.conftest import SYSTEM, grant
+from tests.dashboard.test_e2e_browser import ARGS, CHROMIUM, RESULTS
 from tests.factories import (
     MembershipFactory,
     PlanFactory,
@@ -21,12 +22,6 @@ from tests.factories import (
     SubscriberFactory,
     UserFactory,
 )
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--no-first-run"]
-RESULTS = Path(__file__).resolve().parents[2] / "test-results"
 
 pytestmark = [
     pytest.mark.slow,

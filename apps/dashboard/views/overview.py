@@ -12,11 +12,11 @@ from django.utils.translation import gettext as _
 
 from apps.notifications.selectors import email_delivery_warning
 from apps.notifications.services import delivery_configured, notification_settings_for
-from apps.subscriptions.selectors import QueueReason
 
 from ..access import Context, dashboard_view
 from ..selectors import Overview, overview
 from ._common import _page
+from .renewals import QUEUE_REASONS
 
 # The scale of the credits chart stops at this many times the 90th percentile of the
 # days that moved, so that one large purchase does not flatten every other day.
@@ -98,18 +98,10 @@ def charts(data: Overview) -> dict[str, Any]:
 @dashboard_view()
 def overview_view(request: HttpRequest, ctx: Context) -> HttpResponse:
     data = overview(ctx.reseller, actor=ctx.actor)
-    reasons = [
-        (QueueReason.PENDING_CREDITS, _("Waiting for credits")),
-        (QueueReason.PAYMENT_FAILED, _("Payment failed")),
-        (QueueReason.GRACE, _("In grace")),
-        (QueueReason.SUSPENDED, _("Suspended")),
-        (QueueReason.REMINDED, _("Reminder sent")),
-        (QueueReason.EXPIRING, _("Expiring within 7 days")),
-    ]
     return _page(request, ctx, "dashboard/overview.html", data=data, chart=charts(data),
                  credits_used=sum(row.used for row in data.ledger_by_day),
                  credits_added=sum(row.added for row in data.ledger_by_day),
                  renewals_due=sum(row.n for row in data.due_by_day),
-                 reasons=[(key, label, data.queue_by_reason.get(key, 0)) for key, label in reasons],
+                 reasons=[(key, label, data.queue_by_reason.get(key, 0)) for key, label in QUEUE_REASONS],
                  email_warning=email_delivery_warning(ctx.reseller, actor=ctx.actor),
                  email_configured=delivery_configured(notification_settings_for(ctx.reseller.pk)))
