@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection
+from django.db import OperationalError, connection, transaction
 from django.db.models import DateTimeField, JSONField, Model, UniqueConstraint
 from django.db.models.sql.query import Query
+
+T = TypeVar("T")
 
 
 def execute_prepared(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
@@ -288,3 +290,25 @@ def insert_rows(
     with connection.cursor() as cursor:
         cursor.execute(sql, [json.dumps(document, cls=DjangoJSONEncoder)])
         return list(cursor.fetchall()) if returning else []
+
+
+DEADLOCK_RETRIES = 3
+
+
+def retrying_deadlocks(work: Callable[[], T]) -> T:
+    """Run `work` (which opens its own transaction) again when PostgreSQL broke a deadlock by
+    rolling it back, as its manual advises; inside a caller's transaction, once.
+
+    The rolled-back attempt left nothing: its writes, events and on-commit hooks went with
+    it, so the next attempt starts clean.
+    """
+    if transaction.get_connection().in_atomic_block:
+        return work()
+    for attempt in range(DEADLOCK_RETRIES):
+        try:
+            return work()
+        except OperationalError as error:
+            cause = error.__cause__
+            if getattr(cause, "sqlstate", None) != "40P01" or attempt == DEADLOCK_RETRIES - 1:
+                raise
+    raise AssertionError("unreachable")

@@ -24,7 +24,7 @@ from apps.audit.services import audit_record, snapshot
 from apps.core import catalogue, crypto
 from apps.core.actors import Actor
 from apps.core.dates import add_months, whole_months_between
-from apps.core.db import fetch_one, insert_instance, update_instance
+from apps.core.db import fetch_one, insert_instance, retrying_deadlocks, update_instance
 from apps.core.errors import (
     DomainError,
     InsufficientCredits,
@@ -211,18 +211,28 @@ def account_create(
     if username is not None:
         validate_username(username)
     password = generate_password()
-    # One transaction and no savepoint per attempt: a taken username writes nothing.
-    with transaction.atomic(savepoint=False), publishing_many():
-        for _attempt in range(10):
-            account = _account_create_once(
-                actor=actor, subscriber=subscriber, plan=plan, months=months, cost=cost,
-                username=username or generate_username(subscriber.name),
-                password=password, auto_renew=auto_renew, now=now,
-            )
-            if account is not None:
-                return account, password
-            if username is not None:
-                break
+
+    def attempt() -> ServiceAccount | None:
+        # One transaction and no savepoint per attempt: a taken username writes nothing.
+        with transaction.atomic(savepoint=False), publishing_many():
+            for _attempt in range(10):
+                account = _account_create_once(
+                    actor=actor, subscriber=subscriber, plan=plan, months=months, cost=cost,
+                    username=username or generate_username(subscriber.name),
+                    password=password, auto_renew=auto_renew, now=now,
+                )
+                if account is not None:
+                    return account
+                if username is not None:
+                    break
+        return None
+
+    # Creates racing for the last credits can deadlock on the reseller's row (the
+    # optimistic deduction, then the look again under its lock, while each already holds
+    # the row's foreign-key share lock): PostgreSQL rolls one back, and it runs again.
+    created = retrying_deadlocks(attempt)
+    if created is not None:
+        return created, password
     # Raised outside the block: the caller's transaction stays usable.
     if username is not None:
         raise ValidationError(f"The username {username!r} is taken.", code="username_taken",
