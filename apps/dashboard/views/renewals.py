@@ -7,7 +7,6 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -20,6 +19,7 @@ from apps.subscriptions.selectors import QueueReason
 from apps.subscriptions.services import credits_for
 
 from ..access import Context, dashboard_view
+from ..selectors import queue_counts
 from ._common import _int, _page
 
 QUEUE_PAGE_SIZE = 20
@@ -68,16 +68,13 @@ class QueueSection:
 def _sections(ctx: Context, *, reason: str, page: int, now: dt.datetime) -> list[QueueSection]:
     """Every reason with its count, and one page of rows each (page `page` for `reason`).
 
-    The queries are one count per page, one page of rows per reason that has rows, and one
-    each for the shown rows' follow-ups and waiting operations: they do not grow with the
-    rows.
+    The queries are one small count per reason (`queue_counts`, the overview's: grouping the
+    queue itself by reason costs 0.8 s at 200,000 accounts), one page of rows per reason
+    that has rows, and one each for the shown rows' follow-ups and waiting operations: they
+    do not grow with the rows.
     """
     queue = subs.renewal_queue(ctx.reseller, actor=ctx.actor, now=now)
-    counts = {
-        row["queue_reason"]: row["n"]
-        for row in queue.order_by().values("queue_reason").annotate(  # type: ignore[misc]
-            n=Count("id"))
-    }
+    counts = queue_counts(ctx.reseller, actor=ctx.actor, now=now)
     sections = []
     for key, label in QUEUE_REASONS:
         section = QueueSection(key=key, label=label, count=counts.get(key, 0))

@@ -10,7 +10,6 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
 from django.views.decorators.http import require_POST
 
 from apps.accounts.permissions import Perm
@@ -23,7 +22,7 @@ from apps.notifications.selectors import outbox_list
 from apps.payments.selectors import external_payments
 from apps.subscriptions import selectors as subs
 from apps.subscriptions import services as subs_services
-from apps.subscriptions.models import AccountEvent, AccountStatus, Subscriber
+from apps.subscriptions.models import AccountEvent, Subscriber
 
 from .. import forms
 from ..access import Context, dashboard_view
@@ -44,10 +43,6 @@ def _subscriber_context(ctx: Context, subscriber: Subscriber, request: HttpReque
     # A source a collector added in settings reads as its name.
     summaries.update({a.renewal_source: a.renewal_source for a in accounts
                       if a.renewal_source not in summaries})
-    statuses = dict(AccountStatus.choices)
-
-    def status_label(value: str) -> str:
-        return pgettext("choice", statuses[value]) if value in statuses else value
     ledger = None
     if ctx.can(Perm.CREDITS_VIEW):
         ledger = credits_ledger(ctx.reseller, actor=ctx.actor,
@@ -83,7 +78,7 @@ def _subscriber_context(ctx: Context, subscriber: Subscriber, request: HttpReque
         "renewal_sources": forms.renewal_source_choices(),
         "renewal_summaries": summaries,
         "now": timezone.now(),
-        "events": [(e, status_label(e.from_status), status_label(e.to_status)) for e in events],
+        "events": events,
         "ledger": ledger,
         "notes": list(crm_selectors.notes_of(ctx.reseller, actor=ctx.actor,
                                              subscriber_id=subscriber.pk)[:100]),
