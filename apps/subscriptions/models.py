@@ -146,6 +146,9 @@ class ServiceAccount(models.Model):
     # Who collects the subscriber's money at auto-renewal (apps.payments.collectors):
     # `external` (a billing system renews through the API) or `complimentary`.
     renewal_source = models.CharField(max_length=30, default="external")
+    # The currency the subscriber pays this account in: one its plan is priced in
+    # (the reseller's base currency unless chosen at creation).
+    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES, default="EUR")
     livemode = models.BooleanField(default=True)
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField(auto_now=True)
@@ -204,6 +207,7 @@ class EventAction(models.TextChoices):
     CHANGE_PLAN = "change_plan", "Plan changed"
     SCHEDULE_PLAN_CHANGE = "schedule_plan_change", "Plan change scheduled"
     SET_AUTO_RENEW = "set_auto_renew", "Auto-renew changed"
+    SET_RENEWAL = "set_renewal", "Renewal period or source changed"
     RESET_PASSWORD = "reset_password", "Password reset"
 
 

@@ -185,7 +185,17 @@ DOMAIN_EVENT_CONSUMERS: list[str] = [
 
 # Lifecycle automation (issue 3). Collectors beyond `external` and
 # `complimentary`, by renewal source: {"wallet": "apps.payments.collectors.Wallet"}.
-RENEWAL_COLLECTORS: dict[str, str] = {}
+RENEWAL_COLLECTORS: dict[str, str] = {
+    "wallet": "apps.payments.collectors.WalletCollector",
+    "card": "apps.payments.collectors.CardCollector",
+}
+
+# Stripe (issue 15): where the SDK sends its requests (tests point it at localstripe),
+# how long one call may take before its outcome counts as unknown, and how old a
+# payment in flight must be before the janitor asks Stripe about it.
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="https://api.stripe.com")
+STRIPE_TIMEOUT_SECONDS = env.float("STRIPE_TIMEOUT_SECONDS", default=20.0)
+PAYMENT_JANITOR_AFTER_MINUTES = env.int("PAYMENT_JANITOR_AFTER_MINUTES", default=5)
 # The renewal sweep's steps, in the order they run: (label, dotted path of
 # step(run, reseller, config)). The payments steps come first; listing them here
 # keeps apps.subscriptions from importing apps.payments.
