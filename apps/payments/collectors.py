@@ -85,3 +85,21 @@ def collector_for(source: str) -> Collector | None:
 def sources_renewing_here() -> list[str]:
     return [source for source in collector_paths() if getattr(collector_for(source),
                                                                "renews_here", False)]
+
+
+class WalletCollector:
+    """The subscriber's wallet pays the whole renewal, or nothing is taken."""
+
+    renews_here = True
+
+    def collect(self, account: ServiceAccount, *, months: int, idempotency_key: str) -> Collection:
+        return Collection(ok=False, error="Wallet payments are not built yet.")
+
+
+class CardCollector:
+    """The subscriber's default card is charged off-session through Stripe."""
+
+    renews_here = True
+
+    def collect(self, account: ServiceAccount, *, months: int, idempotency_key: str) -> Collection:
+        return Collection(ok=False, error="Card payments are not built yet.")
