@@ -33,6 +33,10 @@ class Perm(enum.StrEnum):
     API_KEYS_MANAGE = "api_keys.manage"
     AUDIT_VIEW = "audit.view"
     SECURITY_MANAGE = "security.manage"  # require 2FA for all staff
+    PAYMENTS_VIEW = "payments.view"  # payments, wallets, saved cards
+    PAYMENT_RECORD = "payments.record"  # cash and bank transfers, wallet top-ups by hand
+    PAYMENT_REFUND = "payments.refund"  # refunds and wallet adjustments
+    PAYMENTS_SETTINGS = "payments.settings"  # the reseller's Stripe keys
 
 
 _BILLING = {
@@ -45,6 +49,9 @@ _BILLING = {
     Perm.ACCOUNT_TERMINATE,
     Perm.ACCOUNT_AUTO_RENEW,
     Perm.CREDITS_VIEW,
+    Perm.PAYMENTS_VIEW,
+    Perm.PAYMENT_RECORD,
+    Perm.PAYMENT_REFUND,
 }
 _SUPPORT = {
     Perm.VIEW,
@@ -59,7 +66,7 @@ MATRIX: dict[Role, frozenset[Perm]] = {
     Role.ADMIN: frozenset(Perm) - {Perm.SECURITY_MANAGE},
     Role.BILLING: frozenset(_BILLING),
     Role.SUPPORT: frozenset(_SUPPORT),
-    Role.VIEWER: frozenset({Perm.VIEW, Perm.CREDITS_VIEW}),
+    Role.VIEWER: frozenset({Perm.VIEW, Perm.CREDITS_VIEW, Perm.PAYMENTS_VIEW}),
 }
 
 # Provider-only operations: nobody at a reseller may do them, whatever the role.
