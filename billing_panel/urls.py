@@ -15,6 +15,7 @@ urlpatterns = [
     # (with DEBUG on too, where Django's technical 404 would come before handler404).
     re_path(r"^api(?:/|$)", api_not_found, name="api-not-found"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("apps.payments.urls")),
     path("", include("apps.dashboard.urls")),
 ]
 

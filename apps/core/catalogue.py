@@ -74,6 +74,8 @@ class PaymentFailed(Payload):
     now: str
     error: str
     dedupe_key: str
+    # Where the subscriber fixes the card or pays ("" when nothing to do there).
+    action_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,43 @@ class PaymentRecorded(Payload):
     reference: str
     # "completed" or "queued" (waiting for credits).
     renewal: str
+
+
+@dataclass(frozen=True)
+class PaymentChanged(Payload):
+    """A payment through the panel (card, wallet, cash, bank transfer) changed state."""
+
+    payment_id: int
+    subscriber_id: int
+    # None for a wallet top-up.
+    account_id: int | None
+    source: str
+    purpose: str
+    state: str
+    amount: int
+    currency: str
+    refunded_amount: int
+    now: str
+    # One email per payment and outcome.
+    dedupe_key: str
+    amount_display: str = ""
+    # What the subscriber must do (authenticate, fix the card): a link, or "".
+    action_url: str = ""
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class PaymentDisputed(Payload):
+    """The cardholder disputed a charge at the bank (Stripe's charge.dispute.created)."""
+
+    payment_id: int
+    subscriber_id: int
+    account_id: int | None
+    amount: int
+    currency: str
+    reason: str
+    now: str
+    dedupe_key: str
 
 
 @dataclass(frozen=True)
@@ -174,6 +213,19 @@ ACCOUNT_REMINDER_DUE = EventType("account.reminder_due", ReminderDue,
 ACCOUNT_PAYMENT_FAILED = EventType("account.payment_failed", PaymentFailed)
 ACCOUNT_PAYMENT_RECEIVED = EventType("account.payment_received", PaymentReceived)
 PAYMENT_RECORDED = EventType("payment.recorded", PaymentRecorded, webhook="payment.recorded")
+PAYMENT_SUCCEEDED = EventType("payment.succeeded", PaymentChanged, webhook="payment.succeeded",
+                              public=("payment_id", "subscriber_id", "account_id", "source",
+                                      "purpose", "state", "amount", "currency"))
+PAYMENT_FAILED = EventType("payment.failed", PaymentChanged, webhook="payment.failed",
+                           public=("payment_id", "subscriber_id", "account_id", "source",
+                                   "purpose", "state", "amount", "currency", "error"))
+# The card needs the subscriber (3-D Secure): an email with the link, no webhook.
+PAYMENT_ACTION_REQUIRED = EventType("payment.action_required", PaymentChanged)
+PAYMENT_REFUNDED = EventType("payment.refunded", PaymentChanged, webhook="payment.refunded",
+                             public=("payment_id", "subscriber_id", "account_id", "source",
+                                     "purpose", "state", "amount", "currency",
+                                     "refunded_amount"))
+PAYMENT_DISPUTED = EventType("payment.disputed", PaymentDisputed)
 RESELLER_CREDIT_FLOOR = EventType(
     "reseller.credit_floor", CreditFloor, webhook="credits.low",
     public=("balance", "floor", "needed_7_days", "needed_30_days"),
@@ -186,7 +238,8 @@ _ALL: list[EventType[Any]] = [
     ACCOUNT_PLAN_CHANGED, ACCOUNT_PLAN_CHANGE_SCHEDULED, ACCOUNT_AUTO_RENEW_CHANGED,
     ACCOUNT_PASSWORD_RESET, ACCOUNT_ACTIVATION_QUEUED, ACCOUNT_REMINDER_DUE,
     ACCOUNT_PAYMENT_FAILED, ACCOUNT_PAYMENT_RECEIVED, PAYMENT_RECORDED,
-    RESELLER_CREDIT_FLOOR, CREDITS_ARRIVED,
+    PAYMENT_SUCCEEDED, PAYMENT_FAILED, PAYMENT_ACTION_REQUIRED, PAYMENT_REFUNDED,
+    PAYMENT_DISPUTED, RESELLER_CREDIT_FLOOR, CREDITS_ARRIVED,
 ]
 EVENT_TYPES: dict[str, EventType[Any]] = {t.name: t for t in _ALL}
 # The public webhook names, in the order integrators see them listed.

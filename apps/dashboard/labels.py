@@ -90,6 +90,7 @@ AUDIT_ACTIONS = {
     "account.schedule_plan_change": pgettext_lazy("audit action", "Plan change scheduled"),
     "account.set_auto_renew": pgettext_lazy("audit action", "Auto-renewal changed"),
     "account.set_renewal_source": pgettext_lazy("audit action", "Renewal source changed"),
+    "account.set_renewal": pgettext_lazy("audit action", "Renewal period or source changed"),
     "account.reset_password": pgettext_lazy("audit action", "Password reset"),
     "account.reveal_credentials": pgettext_lazy("audit action", "Credentials revealed"),
     "account.welcome_email": pgettext_lazy("audit action", "Welcome email sent"),

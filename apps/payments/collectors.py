@@ -1,8 +1,9 @@
 """Who collects the subscriber's money when an account auto-renews.
 
 One collector per renewal source (`ServiceAccount.renewal_source`). This
-module ships two; more (wallet, card) are added to settings.RENEWAL_COLLECTORS
-as dotted paths, without touching the sweep (apps.payments.steps calls them).
+module ships two; more are added to settings.RENEWAL_COLLECTORS as dotted paths,
+without touching the sweep (apps.payments.steps calls them): the wallet and the
+card collectors of apps.payments.charges are listed there.
 
 - `external`: an outside billing system (WHMCS) renews through the API. The
   sweep collects nothing and renews nothing: the account just runs to its
@@ -37,6 +38,13 @@ class Collection:
     currency: str = ""
     error: str = ""
     reference: str = ""
+    # The outcome is not known yet (Stripe did not answer, or another worker is charging):
+    # neither renewed nor failed; asked again later.
+    pending: bool = False
+    # The panel's payment that took the money (None for a collector without one).
+    payment_id: int | None = None
+    # The months the payment paid for (None: the account's renewal period).
+    months: int | None = None
 
 
 class Collector(Protocol):
@@ -86,20 +94,3 @@ def sources_renewing_here() -> list[str]:
     return [source for source in collector_paths() if getattr(collector_for(source),
                                                                "renews_here", False)]
 
-
-class WalletCollector:
-    """The subscriber's wallet pays the whole renewal, or nothing is taken."""
-
-    renews_here = True
-
-    def collect(self, account: ServiceAccount, *, months: int, idempotency_key: str) -> Collection:
-        return Collection(ok=False, error="Wallet payments are not built yet.")
-
-
-class CardCollector:
-    """The subscriber's default card is charged off-session through Stripe."""
-
-    renews_here = True
-
-    def collect(self, account: ServiceAccount, *, months: int, idempotency_key: str) -> Collection:
-        return Collection(ok=False, error="Card payments are not built yet.")

@@ -251,6 +251,8 @@ class PaymentSource(models.TextChoices):
     WALLET = "wallet", "Wallet"
     CASH = "cash", "Cash"
     BANK_TRANSFER = "bank_transfer", "Bank transfer"
+    # Told over the API by an outside billing system (a wallet top-up).
+    EXTERNAL = "external", "Billing system"
 
 
 class PaymentPurpose(models.TextChoices):
@@ -316,6 +318,8 @@ class Payment(models.Model):
     error_message = models.CharField(max_length=500, blank=True)
     # When the renewal (or the top-up's wallet entry) this payment pays for was written.
     applied_at = models.DateTimeField(null=True, blank=True)
+    # The cardholder disputed the charge at the bank (Stripe's charge.dispute.created).
+    disputed_at = models.DateTimeField(null=True, blank=True)
     paid_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()

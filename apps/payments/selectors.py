@@ -3,15 +3,21 @@ checked."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 
-from django.db.models import QuerySet
+from django.core import signing
+from django.db.models import Case, QuerySet, Value, When
 
 from apps.accounts.models import Reseller
 from apps.accounts.permissions import Perm, authorize
 from apps.core.actors import Actor
+from apps.core.errors import NotFound
 
-from .models import ExternalPayment
+from .models import CardStatus, ExternalPayment, Payment, PaymentMethod, PaymentState
+
+# The salt of the subscriber's signed payment links (apps.payments.charges makes them).
+PAY_LINK_SALT = "payments.pay-link"
 
 
 def external_payments(reseller: Reseller, *, actor: Actor, livemode: bool = True,
@@ -22,3 +28,64 @@ def external_payments(reseller: Reseller, *, actor: Actor, livemode: bool = True
     if account_ids is not None:
         rows = rows.filter(account_id__in=list(account_ids))
     return rows.select_related("account").order_by("-paid_at", "-id")
+
+
+# ---------------------------------------------------------------- payments through the panel
+
+# The order the billing tab lists them in: what needs a person first.
+NEEDS_ATTENTION = [PaymentState.FAILED, PaymentState.UNKNOWN, PaymentState.REQUIRES_ACTION]
+
+
+def payment_list(reseller: Reseller, *, actor: Actor, livemode: bool = True,
+                 state: str | None = None, source: str | None = None,
+                 subscriber_id: int | None = None, since: dt.datetime | None = None,
+                 until: dt.datetime | None = None,
+                 attention_first: bool = False) -> QuerySet[Payment]:
+    """The reseller's payments in one mode, newest first (failed and unknown ones first when
+    asked), filtered by state, source, subscriber and a time range."""
+    authorize(actor, reseller, Perm.PAYMENTS_VIEW)
+    rows = Payment.objects.filter(reseller=reseller, livemode=livemode)
+    if state:
+        rows = rows.filter(state=state)
+    if source:
+        rows = rows.filter(source=source)
+    if subscriber_id is not None:
+        rows = rows.filter(subscriber_id=subscriber_id)
+    if since is not None:
+        rows = rows.filter(created_at__gte=since)
+    if until is not None:
+        rows = rows.filter(created_at__lt=until)
+    rows = rows.select_related("subscriber", "account", "payment_method")
+    if attention_first:
+        return rows.annotate(attention=Case(When(state__in=NEEDS_ATTENTION, then=Value(0)),
+                                            default=Value(1))).order_by(
+            "attention", "-created_at", "-id")
+    return rows.order_by("-created_at", "-id")
+
+
+def payment_get(reseller: Reseller, payment_id: int, *, actor: Actor,
+                livemode: bool | None = None) -> Payment:
+    authorize(actor, reseller, Perm.PAYMENTS_VIEW)
+    rows = Payment.objects.filter(reseller=reseller, pk=payment_id)
+    if livemode is not None:
+        rows = rows.filter(livemode=livemode)
+    payment = rows.select_related("subscriber", "account", "payment_method").first()
+    if payment is None:
+        raise NotFound("No such payment.", code="payment_not_found", param="payment")
+    return payment
+
+
+def payment_from_link(token: str) -> Payment | None:
+    """The payment a subscriber's emailed link names (signed, valid 30 days), or None."""
+    try:
+        data = signing.loads(token, salt=PAY_LINK_SALT, max_age=30 * 24 * 3600)
+    except signing.BadSignature:
+        return None
+    return (Payment.objects.filter(pk=data.get("payment"))
+            .select_related("reseller", "subscriber", "account", "payment_method").first())
+
+
+def saved_cards(reseller: Reseller, subscriber_id: int, *, actor: Actor) -> QuerySet[PaymentMethod]:
+    authorize(actor, reseller, Perm.PAYMENTS_VIEW)
+    return PaymentMethod.objects.filter(reseller=reseller, subscriber_id=subscriber_id).exclude(
+        status=CardStatus.DETACHED)

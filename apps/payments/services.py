@@ -28,7 +28,7 @@ from apps.subscriptions.models import DunningCase, DunningStatus, ServiceAccount
 from apps.subscriptions.services import RenewResult, account_renew
 
 from .collectors import Collection
-from .models import ExternalPayment
+from .models import ExternalPayment, Payment
 
 if TYPE_CHECKING:
     from apps.api.models import ApiKey
@@ -152,7 +152,11 @@ def renewal_collected(
     authorize(actor, account.reseller_id, Perm.ACCOUNT_RENEW)
     with transaction.atomic():
         result = account_renew(actor=actor, account=account, idempotency_key=renewal_key(period),
-                               reference=collection.reference, now=now)
+                               months=collection.months, reference=collection.reference,
+                               now=now)
+        if collection.payment_id is not None:
+            Payment.objects.filter(pk=collection.payment_id, applied_at__isnull=True).update(
+                applied_at=now)
         dunning_resolve(actor=actor, account=account, now=now)
         if collection.amount > 0:
             publish(catalogue.ACCOUNT_PAYMENT_RECEIVED.event(

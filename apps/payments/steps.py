@@ -102,6 +102,10 @@ def _collect_and_renew(run: SweepRun, reseller: Reseller, account_id: int) -> st
     period = account.expires_at
     collection = collector.collect(account, months=account.renewal_period_months,
                                    idempotency_key=collection_key(account, period))
+    if collection.pending:
+        # Neither paid nor failed yet: the janitor (or the next run) settles it.
+        run.count("payment_pending")
+        return None
     if not collection.ok:
         run.item(reseller.pk, account_id, partial(_failed, run, period, collection),
                  expect=DUE)

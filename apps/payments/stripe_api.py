@@ -152,7 +152,7 @@ def _call(fn: Callable[[], T]) -> T:
         return fn()
 
 
-def _post(idempotency_key: str) -> dict[str, Any]:
+def _post(idempotency_key: str) -> stripe.RequestOptions:
     return {"idempotency_key": idempotency_key}
 
 
@@ -169,11 +169,11 @@ def account_check(keys: StripeKeys) -> str:
 
 def customer_create(keys: StripeKeys, *, email: str, name: str, metadata: dict[str, str],
                     idempotency_key: str) -> str:
-    params: dict[str, Any] = {"name": name, "metadata": metadata}
+    params: Any = {"name": name, "metadata": metadata}
     if email:
         params["email"] = email
     customer = _call(lambda: client(keys).v1.customers.create(
-        params=params, options=_post(idempotency_key)))  # type: ignore[arg-type]
+        params=params, options=_post(idempotency_key)))
     return str(customer.id)
 
 
@@ -196,29 +196,50 @@ def payment_intent_charge(keys: StripeKeys, *, amount: int, currency: str, custo
     StripeUnavailable when the outcome is unknown. The same key repeats the same
     answer, which is how a payment left `unknown` is resolved.
     """
-    params: dict[str, Any] = {
+    params: Any = {
         "amount": amount, "currency": currency.lower(), "customer": customer,
         "payment_method": payment_method, "off_session": True, "confirm": True,
         "metadata": metadata, "description": description,
     }
     return _call(lambda: client(keys).v1.payment_intents.create(
-        params=params, options=_post(idempotency_key)))  # type: ignore[arg-type]
+        params=params, options=_post(idempotency_key)))
 
 
 def payment_intent_retrieve(keys: StripeKeys, payment_intent_id: str) -> Any:
     return _call(lambda: client(keys).v1.payment_intents.retrieve(payment_intent_id))
 
 
+def payment_intent_find(keys: StripeKeys, *, customer: str, payment_id: int) -> Any:
+    """The customer's PaymentIntent made for the panel's payment `payment_id`, or None.
+
+    For a payment older than Stripe's idempotency window (24 hours), where asking
+    again with its key would make a new charge.
+    """
+    if not customer:
+        return None
+    page = _call(lambda: client(keys).v1.payment_intents.list(
+        params={"customer": customer, "limit": 100}))
+    for intent in page.data:
+        metadata: Any = intent.metadata or {}
+        if metadata.get("payment") == str(payment_id):
+            return intent
+    return None
+
+
 def refund_create(keys: StripeKeys, *, payment_intent: str, amount: int,
                   idempotency_key: str, metadata: dict[str, str]) -> Any:
-    params: dict[str, Any] = {"payment_intent": payment_intent, "amount": amount,
+    params: Any = {"payment_intent": payment_intent, "amount": amount,
                               "metadata": metadata}
     return _call(lambda: client(keys).v1.refunds.create(
-        params=params, options=_post(idempotency_key)))  # type: ignore[arg-type]
+        params=params, options=_post(idempotency_key)))
 
 
 def charge_retrieve(keys: StripeKeys, charge_id: str) -> Any:
     return _call(lambda: client(keys).v1.charges.retrieve(charge_id))
+
+
+def dispute_retrieve(keys: StripeKeys, dispute_id: str) -> Any:
+    return _call(lambda: client(keys).v1.disputes.retrieve(dispute_id))
 
 
 def event_verified(payload: bytes, signature: str, secret: str) -> Any:

@@ -95,6 +95,8 @@ class SweepReport:
     renewed: int = 0
     renewal_queued: int = 0
     payment_failed: int = 0
+    # Collections whose outcome is not known yet (Stripe did not answer): not counted as items.
+    payment_pending: int = 0
     dunning_reminders: int = 0
     dunning_suspended: int = 0
     dunning_terminated: int = 0

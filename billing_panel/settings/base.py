@@ -186,8 +186,8 @@ DOMAIN_EVENT_CONSUMERS: list[str] = [
 # Lifecycle automation (issue 3). Collectors beyond `external` and
 # `complimentary`, by renewal source: {"wallet": "apps.payments.collectors.Wallet"}.
 RENEWAL_COLLECTORS: dict[str, str] = {
-    "wallet": "apps.payments.collectors.WalletCollector",
-    "card": "apps.payments.collectors.CardCollector",
+    "wallet": "apps.payments.charges.WalletCollector",
+    "card": "apps.payments.charges.CardCollector",
 }
 
 # Stripe (issue 15): where the SDK sends its requests (tests point it at localstripe),
@@ -196,6 +196,8 @@ RENEWAL_COLLECTORS: dict[str, str] = {
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="https://api.stripe.com")
 STRIPE_TIMEOUT_SECONDS = env.float("STRIPE_TIMEOUT_SECONDS", default=20.0)
 PAYMENT_JANITOR_AFTER_MINUTES = env.int("PAYMENT_JANITOR_AFTER_MINUTES", default=5)
+# The panel's public address, for links in emails to subscribers (pay, fix a card).
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
 # The renewal sweep's steps, in the order they run: (label, dotted path of
 # step(run, reseller, config)). The payments steps come first; listing them here
 # keeps apps.subscriptions from importing apps.payments.
@@ -264,4 +266,6 @@ WEBHOOK_TIMEOUT_SECONDS = env.int("WEBHOOK_TIMEOUT_SECONDS", default=10)
 CELERY_BEAT_SCHEDULE = {
     "api-webhook-sweep": {"task": "api.webhook_sweep", "schedule": 60.0},
     "api-idempotency-purge": {"task": "api.idempotency_purge", "schedule": 3600.0},
+    # Payments left processing or unknown by a crash or a timeout, asked of Stripe again.
+    "payments-janitor": {"task": "payments.janitor", "schedule": 300.0},
 }

@@ -6,7 +6,7 @@
   account: the dashboard's and the API's create), account_activate, account_renew,
   account_renew_many (the dashboard's bulk renew), account_change_plan, account_suspend,
   account_unsuspend, account_terminate, account_expire, account_set_auto_renew,
-  account_reset_password, account_credentials_reveal (every reveal audited)
+  account_set_renewal (period and source), account_reset_password, account_credentials_reveal (every reveal audited)
 - pending: pending_queue_drain (activations and renewals waiting for credits)
 - settings: subscription_settings_update (the reseller's lifecycle settings)
 
@@ -24,12 +24,15 @@ from .accounts import (
     account_change_plan,
     account_create,
     account_credentials_reveal,
+    account_currency,
     account_expire,
     account_open,
     account_renew,
     account_renew_many,
     account_reset_password,
     account_set_auto_renew,
+    account_set_renewal,
+    account_set_renewal_source,
     account_suspend,
     account_terminate,
     account_unsuspend,
@@ -38,17 +41,41 @@ from .accounts import (
 )
 from .pending import pending_queue_drain
 from .plans import MAX_MONTHS, plan_archive, plan_create, plan_delete, plan_update
-from .settings import account_set_renewal_source, subscription_settings_update
+from .settings import subscription_settings_update
 from .subscribers import SUBSCRIBER_FIELDS, subscriber_create, subscriber_update
 
 __all__ = [
-    "ACCOUNT_AUDIT_FIELDS", "MAX_MONTHS", "PUBLISHED_EVENTS", "SUBSCRIBER_FIELDS",
-    "BulkRenewResult", "RenewResult", "SubscriberDetails", "account_activate",
-    "account_change_plan", "account_create", "account_credentials_reveal", "account_expire",
-    "account_open", "account_renew", "account_renew_many", "account_reset_password",
+    "ACCOUNT_AUDIT_FIELDS",
+    "MAX_MONTHS",
+    "PUBLISHED_EVENTS",
+    "SUBSCRIBER_FIELDS",
+    "BulkRenewResult",
+    "RenewResult",
+    "SubscriberDetails",
+    "account_activate",
+    "account_change_plan",
+    "account_create",
+    "account_credentials_reveal",
+    "account_currency",
+    "account_expire",
+    "account_open",
+    "account_renew",
+    "account_renew_many",
+    "account_reset_password",
     "account_set_auto_renew",
-    "account_set_renewal_source", "account_suspend", "account_terminate", "account_unsuspend",
-    "credits_for", "pending_queue_drain", "plan_archive", "plan_create", "plan_delete",
-    "plan_for_sale", "plan_update", "subscriber_create", "subscriber_update",
+    "account_set_renewal",
+    "account_set_renewal_source",
+    "account_suspend",
+    "account_terminate",
+    "account_unsuspend",
+    "credits_for",
+    "pending_queue_drain",
+    "plan_archive",
+    "plan_create",
+    "plan_delete",
+    "plan_for_sale",
+    "plan_update",
+    "subscriber_create",
+    "subscriber_update",
     "subscription_settings_update",
 ]

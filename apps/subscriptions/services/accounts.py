@@ -23,6 +23,7 @@ from apps.accounts.permissions import Perm, authorize
 from apps.audit.services import audit_record, snapshot
 from apps.core import catalogue, crypto
 from apps.core.actors import Actor
+from apps.core.currencies import validate_currency
 from apps.core.dates import add_months, whole_months_between
 from apps.core.db import fetch_one, insert_instance, retrying_deadlocks, update_instance
 from apps.core.errors import (
@@ -39,6 +40,7 @@ from apps.credits.services import credits_deduct
 
 from .. import states
 from ..credentials import generate_password, generate_username, validate_username
+from ..guards import check_no_payment_in_flight
 from ..models import (
     AccountEvent,
     AccountStatus,
@@ -53,7 +55,7 @@ from ..models import (
     Subscriber,
 )
 from .plans import MAX_MONTHS
-from .settings import account_set_renewal_source
+from .settings import validate_renewal_source
 from .subscribers import subscriber_create
 
 ACCOUNT_AUDIT_FIELDS = [
@@ -92,6 +94,20 @@ def _periods(plan: Plan, months: object) -> int:
     return months // plan.duration_months
 
 
+def account_currency(plan: Plan, currency: str | None, *, default: str) -> str:
+    """The currency an account of `plan` is paid in: `currency` if the plan is priced in it."""
+    if currency is None:
+        return default
+    currency = validate_currency(currency, param="currency")
+    if not plan.prices.filter(currency=currency).exists():
+        offered = ", ".join(plan.prices.order_by("currency").values_list("currency", flat=True))
+        raise ValidationError(
+            f"The {plan.name} plan is not priced in {currency}"
+            + (f" (it is in {offered})." if offered else "."),
+            code="currency_not_offered", param="currency")
+    return currency
+
+
 def credits_for(plan: Plan, months: int) -> int:
     """Credits for `months` of `plan`: its cost per period times the periods."""
     return plan.credit_cost * _periods(plan, months)
@@ -110,6 +126,7 @@ PUBLISHED_EVENTS: dict[EventAction, catalogue.EventType[catalogue.AccountChanged
     EventAction.CHANGE_PLAN: catalogue.ACCOUNT_PLAN_CHANGED,
     EventAction.SCHEDULE_PLAN_CHANGE: catalogue.ACCOUNT_PLAN_CHANGE_SCHEDULED,
     EventAction.SET_AUTO_RENEW: catalogue.ACCOUNT_AUTO_RENEW_CHANGED,
+    EventAction.SET_RENEWAL: catalogue.ACCOUNT_AUTO_RENEW_CHANGED,
     EventAction.RESET_PASSWORD: catalogue.ACCOUNT_PASSWORD_RESET,
 }
 
@@ -195,9 +212,13 @@ def account_create(
     months: int | None = None,
     username: str | None = None,
     auto_renew: bool = True,
+    currency: str | None = None,
     now: dt.datetime | None = None,
 ) -> tuple[ServiceAccount, str]:
     """Create an account and activate it on credits. Returns (account, password).
+
+    `currency` is what the subscriber pays it in: one its plan is priced in
+    (`currency_not_offered` otherwise); by default the reseller's base currency.
 
     When credits are short the account is created `pending`
     (`insufficient_credits`), nothing is deducted, and it activates by itself
@@ -208,6 +229,7 @@ def account_create(
     plan = plan_for_sale(subscriber.reseller_id, plan.pk)
     months = plan.duration_months if months is None else months
     cost = credits_for(plan, months)
+    currency = account_currency(plan, currency, default=subscriber.reseller.base_currency)
     if username is not None:
         validate_username(username)
     password = generate_password()
@@ -219,7 +241,7 @@ def account_create(
                 account = _account_create_once(
                     actor=actor, subscriber=subscriber, plan=plan, months=months, cost=cost,
                     username=username or generate_username(subscriber.name),
-                    password=password, auto_renew=auto_renew, now=now,
+                    password=password, auto_renew=auto_renew, currency=currency, now=now,
                 )
                 if account is not None:
                     return account
@@ -265,6 +287,7 @@ def account_open(
     months: int | None = None,
     username: str | None = None,
     renewal_source: str | None = None,
+    currency: str | None = None,
     now: dt.datetime | None = None,
 ) -> tuple[ServiceAccount, str]:
     """Open an account: the subscriber (by id, or found or created from its details), then
@@ -285,10 +308,10 @@ def account_open(
         else:
             found = _subscriber_of(reseller, livemode=livemode, subscriber_id=subscriber)
         account, password = account_create(actor=actor, subscriber=found, plan=plan,
-                                           months=months, username=username, now=now)
+                                           months=months, username=username,
+                                           currency=currency, now=now)
         if renewal_source is not None and account.auto_renew:
-            account_set_renewal_source(actor=actor, account=account, source=renewal_source,
-                                       now=now)
+            account_set_renewal(actor=actor, account=account, source=renewal_source, now=now)
     return account, password
 
 
@@ -352,6 +375,7 @@ def _account_create_once(
     username: str,
     password: str,
     auto_renew: bool,
+    currency: str,
     now: dt.datetime,
 ) -> ServiceAccount | None:
     """The new account, or None when its username is taken (and nothing was written)."""
@@ -365,6 +389,7 @@ def _account_create_once(
         status_changed_at=now,
         auto_renew=auto_renew,
         renewal_period_months=months,
+        currency=currency,
         livemode=subscriber.livemode,
         created_at=now,
     )
@@ -521,6 +546,7 @@ def account_renew(
     with transaction.atomic():
         reseller, account = _lock(account)
         states.check("renew", account.status)
+        check_no_payment_in_flight(account)
         plan = account.next_plan or account.plan
         months = account.renewal_period_months if months is None else months
         cost = credits_for(plan, months)
@@ -656,6 +682,7 @@ def account_change_plan(
         raise ValidationError("`when` is now or renewal.", code="invalid", param="when")
     with transaction.atomic():
         reseller, account = _lock(account)
+        check_no_payment_in_flight(account)
         plan = plan_for_sale(account.reseller_id, plan.pk)
         if plan.pk == account.plan_id:
             raise ValidationError("The account is on this plan already.", code="same_plan",
@@ -799,6 +826,58 @@ def account_set_auto_renew(
                from_status=account.status, data={"auto_renew": auto_renew})
         _audit_account(actor, account, "set_auto_renew", before, now)
     return account
+
+
+def account_set_renewal(
+    *,
+    actor: Actor,
+    account: ServiceAccount,
+    period_months: int | None = None,
+    source: str | None = None,
+    now: dt.datetime | None = None,
+) -> ServiceAccount:
+    """Auto-renewal's period (months, in whole periods of the plan) and who collects it.
+
+    Each change is an account event (set_renewal) with the old and new values; the
+    same values again change nothing.
+    """
+    authorize(actor, account.reseller_id, Perm.ACCOUNT_AUTO_RENEW)
+    now = now or timezone.now()
+    if source is not None:
+        source = validate_renewal_source(source)
+    with transaction.atomic():
+        _, locked = _lock(account)
+        states.check("set_auto_renew", locked.status)
+        changes: dict[str, Any] = {}
+        if period_months is not None:
+            _periods(locked.next_plan or locked.plan, period_months)
+            if period_months != locked.renewal_period_months:
+                changes["renewal_period_months"] = period_months
+        if source is not None and source != locked.renewal_source:
+            changes["renewal_source"] = source
+        if not changes:
+            return locked
+        before = {**snapshot(locked, ACCOUNT_AUDIT_FIELDS), "renewal_source": locked.renewal_source}
+        data = {f"old_{name}": getattr(locked, name) for name in changes} | changes
+        for name, value in changes.items():
+            setattr(locked, name, value)
+        locked.save(update_fields=[*changes, "updated_at"])
+        _event(locked, action=EventAction.SET_RENEWAL, actor=actor, now=now,
+               from_status=locked.status, data=data)
+        audit_record(actor=actor, reseller_id=locked.reseller_id, action="account.set_renewal",
+                     obj=locked, before=before,
+                     after={**snapshot(locked, ACCOUNT_AUDIT_FIELDS),
+                            "renewal_source": locked.renewal_source}, now=now)
+    for name, value in changes.items():
+        setattr(account, name, value)
+    return locked
+
+
+def account_set_renewal_source(
+    *, actor: Actor, account: ServiceAccount, source: str, now: dt.datetime | None = None
+) -> ServiceAccount:
+    """Who collects at auto-renewal: a source with a collector (external, complimentary, ...)."""
+    return account_set_renewal(actor=actor, account=account, source=source, now=now)
 
 
 def account_reset_password(

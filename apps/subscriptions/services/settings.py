@@ -159,25 +159,11 @@ def renewal_sources() -> list[str]:
                    *getattr(django_settings, "RENEWAL_COLLECTORS", {})})
 
 
-def account_set_renewal_source(
-    *, actor: Actor, account: Any, source: str, now: dt.datetime | None = None
-) -> Any:
-    """Who collects at auto-renewal: a source with a collector (external, complimentary, ...)."""
-    from ..models import ServiceAccount
-
-    authorize(actor, account.reseller_id, Perm.ACCOUNT_AUTO_RENEW)
-    if source not in renewal_sources():
+def validate_renewal_source(source: object) -> str:
+    if not isinstance(source, str) or source not in renewal_sources():
         raise ValidationError(
             f"The renewal source is one of {', '.join(renewal_sources())}.",
             code="invalid_renewal_source", param="renewal_source",
         )
-    with transaction.atomic():
-        locked = ServiceAccount.objects.select_for_update().get(pk=account.pk)
-        before = {"renewal_source": locked.renewal_source}
-        locked.renewal_source = source
-        locked.save(update_fields=["renewal_source", "updated_at"])
-        audit_record(actor=actor, reseller_id=locked.reseller_id,
-                     action="account.set_renewal_source", obj=locked, before=before,
-                     after={"renewal_source": source}, now=now)
-    account.renewal_source = source
-    return locked
+    return source
+
