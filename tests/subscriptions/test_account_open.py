@@ -26,7 +26,7 @@ def test_opens_an_account_for_an_existing_subscriber_with_its_renewal_source(
     assert (account.subscriber_id, account.status, account.renewal_source) == (
         subscriber.pk, "active", "complimentary")
     assert password
-    assert AuditEntry.objects.filter(action="account.set_renewal_source",
+    assert AuditEntry.objects.filter(action="account.set_renewal",
                                      object_id=str(account.pk)).count() == 1
 
 
