@@ -465,7 +465,8 @@ def card_collect(account: ServiceAccount, *, months: int, purpose_key: str,
                                   error="The card payment is still being processed.")
         if payment.state == PaymentState.REQUIRES_ACTION:
             return Collection(ok=False, error="The card needs the subscriber to authenticate "
-                                              "the payment.")
+                                              "the payment.",
+                              action_url=payment_action_url(payment))
     if _wallet_balance(account.subscriber_id, currency) >= amount:
         return wallet_collect(account, months=months, purpose_key=purpose_key, now=now)
     card = _default_card(account.subscriber_id)
@@ -491,7 +492,8 @@ def card_collect(account: ServiceAccount, *, months: int, purpose_key: str,
     if payment.state in IN_FLIGHT:
         return Collection(ok=False, pending=True,
                           error="Stripe has not answered; the payment is checked again.")
-    return Collection(ok=False, error=_failure_text(payment))
+    return Collection(ok=False, error=_failure_text(payment),
+                      action_url=payment_action_url(payment))
 
 
 class WalletCollector:

@@ -45,6 +45,8 @@ class Collection:
     payment_id: int | None = None
     # The months the payment paid for (None: the account's renewal period).
     months: int | None = None
+    # Where the subscriber fixes what failed (a card to replace, a payment to authenticate).
+    action_url: str = ""
 
 
 class Collector(Protocol):

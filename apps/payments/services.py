@@ -204,7 +204,7 @@ def collection_unapplied(
 
 def dunning_attempt_failed(
     *, actor: Actor, account: ServiceAccount, period: dt.datetime, error: str,
-    now: dt.datetime,
+    now: dt.datetime, action_url: str = "",
 ) -> DunningCase:
     """A collection for the period ending at `period` failed: open its case, or count a retry.
 
@@ -227,7 +227,8 @@ def dunning_attempt_failed(
         publish(catalogue.ACCOUNT_PAYMENT_FAILED.event(
             reseller_id=account.reseller_id, livemode=account.livemode,
             payload=catalogue.PaymentFailed(account_id=account.pk, now=now.isoformat(),
-                                            error=error, dedupe_key=f"dunning:{case.pk}:failed"),
+                                            error=error, dedupe_key=f"dunning:{case.pk}:failed",
+                                            action_url=action_url),
         ))
     return case
 

@@ -122,7 +122,7 @@ def _failed(run: SweepRun, period: dt.datetime, collection: Collection,
     if account.expires_at != period:
         return "skipped"  # renewed another way while the collection was failing
     dunning_attempt_failed(actor=ACTOR, account=account, period=period, error=collection.error,
-                           now=run.now)
+                           action_url=collection.action_url, now=run.now)
     return "payment_failed"
 
 
