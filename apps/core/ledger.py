@@ -112,12 +112,14 @@ class Ledger:
         for name in self.replay_fields:
             value = getattr(entry, name)
             if value is not None and getattr(previous, name) != value:
-                raise IdempotencyKeyReused(
-                    f"The idempotency key {scope[self.key_fields[-1]]!r} was used for another "
-                    f"{self.noun}.",
-                    param="idempotency_key",
-                )
+                raise self.key_reused(scope[self.key_fields[-1]])
         return previous
+
+    def key_reused(self, key: str) -> IdempotencyKeyReused:
+        return IdempotencyKeyReused(
+            f"The idempotency key {key!r} was used for another {self.noun}.",
+            param="idempotency_key",
+        )
 
     def insert_moving_balance(self, entry: Model, audit: Model, balance_field: str) -> int | None:
         """Move the cached balance and insert the ledger and audit rows; the new balance.
