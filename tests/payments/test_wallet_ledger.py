@@ -8,6 +8,7 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 
 from apps.audit.models import AuditEntry
+from apps.core.actors import Actor
 from apps.core.errors import (
     DomainError,
     IdempotencyKeyReused,
@@ -17,6 +18,7 @@ from apps.core.errors import (
     ValidationError,
 )
 from apps.core.models import AppendOnlyError
+from apps.credits.services import credits_grant
 from apps.payments.models import Payment, Wallet, WalletEntry
 from apps.payments.selectors import wallet_balances, wallet_entries
 from apps.payments.wallets import (
@@ -143,9 +145,7 @@ def test_a_repeated_key_returns_the_first_row_and_other_parameters_are_refused(s
     assert Wallet.objects.get(subscriber=subscriber, currency="EUR").balance == 500
 
 
-def test_a_key_used_by_a_credit_movement_is_free_for_the_wallet(subscriber, grant_credits):
-    from apps.credits.services import credits_grant
-
+def test_a_key_used_by_a_credit_movement_is_free_for_the_wallet(subscriber):
     credits_grant(actor=SYSTEM, reseller=subscriber.reseller, amount=5, reference="INV",
                   idempotency_key="shared")
     assert top_up(subscriber, 5, "shared")[1]
@@ -213,8 +213,6 @@ def test_bad_credit_parameters_are_refused(subscriber, kwargs, code, param):
 def test_another_tenants_subscriber_is_not_found_for_staff_and_keys(subscriber):
     other = ResellerFactory.create()
     billing_elsewhere = staff(other, Role.BILLING)
-    from apps.core.actors import Actor
-
     key_elsewhere = Actor.for_api_key(key_id=1, prefix="bp_live_x", reseller_id=other.pk)
     for actor in (billing_elsewhere, key_elsewhere):
         for call in (
@@ -253,7 +251,7 @@ def test_each_movement_asks_its_own_permission(subscriber):
     assert not WalletEntry.objects.exists()
     entry, _ = wallet_credit(actor=billing, subscriber=subscriber, currency="EUR", amount=5,
                              kind="top_up", idempotency_key="t")
-    assert entry.actor_label == billing.label and entry.actor_user_id == billing.user.pk
+    assert entry.actor_label == billing.label and entry.actor_user == billing.user
     wallet_debit(actor=billing, subscriber=subscriber, currency="EUR", amount=1,
                  idempotency_key="c")
     wallet_adjust(actor=billing, subscriber=subscriber, currency="EUR", delta=1, reason="x",
@@ -315,14 +313,17 @@ def test_a_refund_gives_back_at_most_what_its_charge_took(subscriber):
 
 def test_adjustments_are_signed_need_a_reason_and_stop_at_zero(subscriber):
     top_up(subscriber, 100, "t-1")
-    for delta, reason, code, param in ((0, "x", "invalid_amount", "delta"),
-                                       (1.5, "x", "invalid_amount", "delta"),
-                                       (-(10**12) - 1, "x", "invalid_amount", "delta"),
-                                       (5, "  ", "reason_required", "reason"),
-                                       (5, None, "reason_required", "reason")):
+    bad: list[tuple[object, object, str, str]] = [
+        (0, "x", "invalid_amount", "delta"),
+        (1.5, "x", "invalid_amount", "delta"),
+        (-(10**12) - 1, "x", "invalid_amount", "delta"),
+        (5, "  ", "reason_required", "reason"),
+        (5, None, "reason_required", "reason"),
+    ]
+    for delta, reason, code, param in bad:
         with pytest.raises(ValidationError) as refused:
-            wallet_adjust(actor=SYSTEM, subscriber=subscriber, currency="EUR", delta=delta,
-                          reason=reason, idempotency_key="a")
+            wallet_adjust(actor=SYSTEM, subscriber=subscriber, currency="EUR",
+                          delta=delta, reason=reason, idempotency_key="a")  # type: ignore[arg-type]
         assert (refused.value.code, refused.value.param) == (code, param)
     with pytest.raises(InsufficientWalletBalance):
         wallet_adjust(actor=SYSTEM, subscriber=subscriber, currency="EUR", delta=-101,
