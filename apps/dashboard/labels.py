@@ -109,6 +109,8 @@ AUDIT_ACTIONS = {
     "wallet.reversal": pgettext_lazy("audit action", "Wallet movement reversed"),
     "payment.record": pgettext_lazy("audit action", "Payment recorded"),
     "payment.unapplied": pgettext_lazy("audit action", "Payment collected but not applied"),
+    "payment.card_saved": pgettext_lazy("audit action", "Card saved"),
+    "payment.card_removed": pgettext_lazy("audit action", "Card removed"),
     "subscriber.create": pgettext_lazy("audit action", "Subscriber created"),
     "subscriber.update": pgettext_lazy("audit action", "Subscriber changed"),
     "plan.create": pgettext_lazy("audit action", "Plan created"),

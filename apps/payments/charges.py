@@ -81,7 +81,7 @@ from .models import (
 )
 from .selectors import PAY_LINK_SALT
 from .services import collection_key, collection_unapplied, renewal_collected
-from .wallets import InsufficientWalletBalance, wallet_credit, wallet_debit
+from .wallets import InsufficientWalletBalance, wallet_adjust, wallet_credit, wallet_debit
 
 logger = logging.getLogger(__name__)
 
@@ -848,30 +848,72 @@ def payment_record_manual(*, actor: Actor, subscriber: Subscriber, amount: int, 
 def payment_refund(*, actor: Actor, payment: Payment, amount: int, idempotency_key: str,
                    destination: str | None = None, reason: str = "",
                    now: dt.datetime | None = None) -> Refund:
-    """Give back up to what is left of a payment: to the card through Stripe (card payments)
-    or to the wallet. The account keeps its period. Refused while a payment for the account
-    is in flight (`payment_in_progress`)."""
+    """Give back up to what is left of a payment. The account keeps its period. Refused
+    while a payment for the account is in flight (`payment_in_progress`).
+
+    Where the money goes: a card payment back to the card through Stripe (or, for a
+    renewal, into the wallet); a renewal paid by wallet, cash or transfer into the wallet
+    or outside the panel (handed back by the reseller). A top-up's refund takes the money
+    out of the wallet again (`insufficient_wallet_balance` when it was spent), back to
+    the card or outside the panel.
+    """
     authorize(actor, payment.reseller_id, Perm.PAYMENT_REFUND)
     now = _now(now)
     amount = validate_amount(amount)
     key = f"refund:{_key(idempotency_key)}"
+    destination = _refund_destination(payment, destination)
+    existing = _replayed_refund(payment, key, amount, destination)
+    if existing is not None:
+        return existing
+    try:
+        refund = _refund_reserve(actor=actor, payment=payment, amount=amount, key=key,
+                                 destination=destination, reason=reason, now=now)
+    except IntegrityError:
+        # The same key at the same moment: the other request wrote it.
+        existing = _replayed_refund(payment, key, amount, destination)
+        if existing is None:
+            raise
+        return existing
+    if refund.state == RefundState.SUCCEEDED:
+        return refund
+    return _refund_at_stripe(refund, now=now)
+
+
+def _refund_destination(payment: Payment, destination: str | None) -> str:
+    card = payment.source == PaymentSource.CARD
+    top_up = payment.purpose == PaymentPurpose.TOP_UP
     if destination is None:
-        destination = (RefundDestination.CARD if payment.source == PaymentSource.CARD
-                       else RefundDestination.WALLET)
+        return (RefundDestination.CARD if card
+                else RefundDestination.OUTSIDE if top_up else RefundDestination.WALLET)
     if destination not in RefundDestination.values:
-        raise ValidationError("A refund goes to the card or to the wallet.", code="invalid",
-                              param="destination")
-    if destination == RefundDestination.CARD and payment.source != PaymentSource.CARD:
-        raise ValidationError("Only a card payment can be refunded to a card.",
+        raise ValidationError("A refund goes to the card, to the wallet or outside the panel.",
+                              code="invalid", param="destination")
+    allowed = {RefundDestination.CARD.value} if card else {RefundDestination.OUTSIDE.value}
+    if not top_up:
+        allowed.add(RefundDestination.WALLET.value)
+    if payment.source == PaymentSource.WALLET:
+        allowed = {RefundDestination.WALLET.value}
+    if destination not in allowed:
+        choices = " or ".join(sorted(allowed))
+        raise ValidationError(f"This payment is refunded to {choices}, not {destination}.",
                               code="refund_destination_invalid", param="destination")
+    return destination
+
+
+def _replayed_refund(payment: Payment, key: str, amount: int, destination: str) -> Refund | None:
     existing = Refund.objects.filter(reseller_id=payment.reseller_id,
                                      idempotency_key=key).first()
-    if existing is not None:
-        if (existing.payment_id, existing.amount, existing.destination) != (
-                payment.pk, amount, destination):
-            raise IdempotencyKeyReused("This idempotency key was used for another refund.",
-                                       param="idempotency_key")
-        return existing
+    if existing is not None and (existing.payment_id, existing.amount,
+                                 existing.destination) != (payment.pk, amount, destination):
+        raise IdempotencyKeyReused("This idempotency key was used for another refund.",
+                                   param="idempotency_key")
+    return existing
+
+
+def _refund_reserve(*, actor: Actor, payment: Payment, amount: int, key: str, destination: str,
+                    reason: str, now: dt.datetime) -> Refund:
+    """The refund row and the amount reserved on the payment; a refund that moves no money
+    through Stripe is settled here too."""
     with transaction.atomic():
         locked = Payment.objects.select_for_update().get(pk=payment.pk)
         if locked.account_id is not None and _in_flight_for_account(locked.account_id):
@@ -896,13 +938,19 @@ def payment_refund(*, actor: Actor, payment: Payment, amount: int, idempotency_k
         audit_record(actor=actor, reseller_id=locked.reseller_id, action="payment.refund",
                      obj=locked, after={"amount": amount, "destination": destination,
                                         "reason": reason, "refund": refund.pk}, now=now)
-        if destination == RefundDestination.WALLET:
+        if locked.purpose == PaymentPurpose.TOP_UP:
+            # The money leaves the wallet it went into (refused if it was spent).
+            wallet_adjust(actor=actor, subscriber=locked.subscriber, currency=locked.currency,
+                          delta=-amount, idempotency_key=key, now=now,
+                          reason=f"Refund {refund.pk} of the top-up "
+                                 f"{locked.reference or locked.pk}")
+        elif destination == RefundDestination.WALLET:
             wallet_credit(actor=actor, subscriber=locked.subscriber, currency=locked.currency,
                           amount=amount, kind=WalletEntryKind.REFUND, idempotency_key=key,
                           reason=reason, payment=locked, now=now)
+        if destination != RefundDestination.CARD:
             _refund_succeeded(refund, now=now)
-            return refund
-    return _refund_at_stripe(refund, now=now)
+    return refund
 
 
 def _refund_succeeded(refund: Refund, *, now: dt.datetime, stripe_id: str = "") -> None:
@@ -942,6 +990,14 @@ def _refund_released(refund: Refund, *, now: dt.datetime, message: str) -> None:
         refund.state = RefundState.FAILED
         Payment.objects.filter(pk=refund.payment_id).update(
             refunded_amount=F("refunded_amount") - refund.amount)
+        payment = refund.payment
+        if payment.purpose == PaymentPurpose.TOP_UP:
+            # The wallet gets back what the refund took out of it.
+            wallet_credit(actor=SYSTEM, subscriber=payment.subscriber, currency=refund.currency,
+                          amount=refund.amount, kind=WalletEntryKind.REFUND,
+                          idempotency_key=f"{refund.idempotency_key}:released",
+                          reason=f"Refund {refund.pk} failed: {message}"[:500], payment=payment,
+                          now=now)
 
 
 def _refund_at_stripe(refund: Refund, *, now: dt.datetime) -> Refund:

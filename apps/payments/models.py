@@ -392,6 +392,8 @@ class PaymentEvent(AppendOnlyModel):
 class RefundDestination(models.TextChoices):
     CARD = "card", "To the card"
     WALLET = "wallet", "To the wallet"
+    # Handed back by the reseller (cash, a bank transfer): recorded; nothing moves here.
+    OUTSIDE = "outside", "Outside the panel"
 
 
 class RefundState(models.TextChoices):

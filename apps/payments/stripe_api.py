@@ -187,6 +187,12 @@ def payment_method_attach(keys: StripeKeys, payment_method_id: str, *, customer:
         payment_method_id, params={"customer": customer}, options=_post(idempotency_key)))
 
 
+def payment_method_detach(keys: StripeKeys, payment_method_id: str, *,
+                          idempotency_key: str) -> Any:
+    return _call(lambda: client(keys).v1.payment_methods.detach(
+        payment_method_id, options=_post(idempotency_key)))
+
+
 def payment_intent_charge(keys: StripeKeys, *, amount: int, currency: str, customer: str,
                           payment_method: str, idempotency_key: str,
                           metadata: dict[str, str], description: str) -> Any:
