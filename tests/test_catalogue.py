@@ -30,6 +30,15 @@ SAMPLES: dict[type[catalogue.Payload], catalogue.Payload] = {
         balance=4, floor=10, crossing=1, recipients=["a@example.com"], needed_7_days=3,
         needed_30_days=9, now="2026-12-02T10:00:00+00:00"),
     catalogue.CreditsArrived: catalogue.CreditsArrived(now="2026-12-02T10:00:00+00:00"),
+    catalogue.PaymentChanged: catalogue.PaymentChanged(
+        payment_id=5, subscriber_id=2, account_id=1, source="card", purpose="renewal",
+        state="failed", amount=900, currency="EUR", refunded_amount=0,
+        now="2026-12-02T10:00:00+00:00", dedupe_key="payment:5:failed",
+        amount_display="€9.00", action_url="https://panel.example.com/pay/x",
+        error="declined"),
+    catalogue.PaymentDisputed: catalogue.PaymentDisputed(
+        payment_id=5, subscriber_id=2, account_id=1, amount=900, currency="EUR",
+        reason="fraudulent", now="2026-12-02T10:00:00+00:00", dedupe_key="dispute:5"),
 }
 
 
@@ -64,8 +73,14 @@ def test_the_public_webhooks_and_what_they_show():
     assert list(WEBHOOK_TYPES) == [
         "account.created", "account.activated", "account.renewed", "account.suspended",
         "account.unsuspended", "account.terminated", "account.expiring", "payment.recorded",
-        "credits.low",
+        "payment.succeeded", "payment.failed", "payment.refunded", "credits.low",
     ]
+    changed = SAMPLES[catalogue.PaymentChanged].as_dict()
+    # The subscriber's pay link and the email's keys stay inside the panel.
+    assert WEBHOOK_TYPES["payment.failed"].public_payload(changed) == {
+        "payment_id": 5, "subscriber_id": 2, "account_id": 1, "source": "card",
+        "purpose": "renewal", "state": "failed", "amount": 900, "currency": "EUR",
+        "error": "declined"}
     floor = SAMPLES[catalogue.CreditFloor].as_dict()
     # Recipients and internal counters stay inside the panel.
     assert WEBHOOK_TYPES["credits.low"].public_payload(floor) == {

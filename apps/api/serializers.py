@@ -322,7 +322,8 @@ class PaymentObjectOut(serializers.Serializer):
     object = serializers.ChoiceField(choices=["payment"])
     subscriber = serializers.IntegerField()
     account = serializers.IntegerField(allow_null=True, help_text="None for a wallet top-up.")
-    source = serializers.ChoiceField(choices=PaymentSource.values)
+    # A field named "source": DRF's stubs type Field.source (the attribute it reads) as str.
+    source = serializers.ChoiceField(choices=PaymentSource.values)  # type: ignore[assignment]
     purpose = serializers.ChoiceField(choices=PaymentPurpose.values)
     state = serializers.ChoiceField(choices=PaymentState.choices)
     amount = serializers.IntegerField(help_text="Minor units of the currency.")
@@ -366,7 +367,8 @@ class RefundIn(serializers.Serializer):
 
 class PaymentListQuery(PageQuery):
     state = serializers.ChoiceField(choices=PaymentState.choices, required=False)
-    source = serializers.ChoiceField(choices=PaymentSource.values, required=False)
+    source = serializers.ChoiceField(  # type: ignore[assignment]
+        choices=PaymentSource.values, required=False)
     subscriber = id_field(required=False)
     created_after = serializers.DateTimeField(required=False, help_text="Inclusive.")
     created_before = serializers.DateTimeField(required=False, help_text="Exclusive.")

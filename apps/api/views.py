@@ -3,11 +3,12 @@ selector, and shape the answer with an output serializer."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from typing import Any
-
-import hashlib
 
 from django.db import IntegrityError, connection
 from django.db.models import QuerySet
@@ -19,7 +20,7 @@ from rest_framework.response import Response
 
 from apps.accounts.permissions import Perm, authorize
 from apps.core.db import execute_prepared
-from apps.core.errors import NotFound
+from apps.core.errors import IdempotencyKeyReused, NotFound
 from apps.credits.models import CreditLedgerEntry
 from apps.credits.selectors import credits_balance
 from apps.payments import charges
@@ -394,6 +395,14 @@ class MoneyView(ApiView):
             key = "sha256-" + hashlib.sha256(key.encode()).hexdigest()
         return f"api:{mode}:{key}"
 
+    @contextmanager
+    def header_key(self) -> Iterator[None]:
+        """The service's refusal of a reused key names the header the client sent."""
+        try:
+            yield
+        except IdempotencyKeyReused as error:
+            raise IdempotencyKeyReused(error.message, param="Idempotency-Key") from error
+
 
 class SubscriberWalletView(ApiView):
     required_scope = Scope.PAYMENTS_READ
@@ -424,10 +433,11 @@ class SubscriberTopUpView(MoneyView):
         data = self.valid(s.TopUpIn, request.data)
         subscriber = subs.subscriber_get(self.reseller, actor=self.actor, subscriber_id=id,
                                          livemode=self.livemode)
-        result = charges.wallet_top_up(
-            actor=self.actor, subscriber=subscriber, amount=data["amount"],
-            currency=data["currency"], source=PaymentSource.EXTERNAL,
-            reference=data["reference"], idempotency_key=self.money_key)
+        with self.header_key():
+            result = charges.wallet_top_up(
+                actor=self.actor, subscriber=subscriber, amount=data["amount"],
+                currency=data["currency"], source=PaymentSource.EXTERNAL,
+                reference=data["reference"], idempotency_key=self.money_key)
         payment = payments.payment_get(self.reseller, result.payment.pk, actor=self.actor)
         body = {**payment_object(payment),
                 "paid_accounts": [{"account": account_id, "result": outcome}
@@ -469,12 +479,13 @@ class PaymentRefundsView(MoneyView, PaymentView):
                      "idempotency_key": self.money_key,
                      "destination": data.get("destination"), "reason": data.get("reason", "")}
         now = timezone.now()
-        try:
-            refund = charges.payment_refund(**arguments, now=now)
-        except IntegrityError:
-            # The same key at the same moment: the other request made the refund; this one
-            # finds it (and the key's other parameters are checked) on a second asking.
-            refund = charges.payment_refund(**arguments, now=timezone.now())
+        with self.header_key():
+            try:
+                refund = charges.payment_refund(**arguments, now=now)
+            except IntegrityError:
+                # The same key at the same moment: the other request made the refund; this
+                # one finds it (and the key's other parameters are checked) on a second asking.
+                refund = charges.payment_refund(**arguments, now=timezone.now())
         response = Response(refund_object(refund), status=status.HTTP_201_CREATED)
         if refund.created_at != now:
             response["Idempotent-Replayed"] = "true"

@@ -66,14 +66,14 @@ def _account(reseller: Reseller, plan: Plan, *, livemode: bool = True,
 
 def _top_up(api: APIClient, subscriber: Subscriber, key: str | None = None,
             **body: Any) -> Any:
-    headers = {} if key is None else {"HTTP_IDEMPOTENCY_KEY": key}
+    headers: dict[str, Any] = {} if key is None else {"HTTP_IDEMPOTENCY_KEY": key}
     return api.post(f"/api/v1/subscribers/{subscriber.pk}/wallet/top-ups",
                     {"amount": 2000, "currency": "EUR", "reference": "WH-INV-1", **body},
                     format="json", **headers)
 
 
 def _refund(api: APIClient, payment: Payment, key: str | None = None, **body: Any) -> Any:
-    headers = {} if key is None else {"HTTP_IDEMPOTENCY_KEY": key}
+    headers: dict[str, Any] = {} if key is None else {"HTTP_IDEMPOTENCY_KEY": key}
     return api.post(f"/api/v1/payments/{payment.pk}/refunds", {"amount": 300, **body},
                     format="json", **headers)
 
@@ -166,8 +166,12 @@ def test_the_same_key_from_another_key_of_the_mode_finds_the_first_top_up(
         api: APIClient, reseller: Reseller) -> None:
     subscriber = _subscriber(reseller)
     first = _top_up(api, subscriber, "top-1").json()
-    again = _top_up(client_for(make_key(reseller)), subscriber, "top-1")
+    other_key = client_for(make_key(reseller))
+    again = _top_up(other_key, subscriber, "top-1")
     assert again.status_code == 200 and again.json()["id"] == first["id"]
+    reused = assert_error(_top_up(other_key, subscriber, "top-1", amount=1), 409,
+                          "idempotency_key_reused")
+    assert reused["param"] == "Idempotency-Key"
     assert Wallet.objects.get().balance == 2000
 
 
@@ -277,7 +281,7 @@ def test_payments_list_filters_and_pages(api: APIClient, test_api: APIClient,
     _card_payment(_account(other_reseller, PlanFactory.create(reseller=other_reseller)))
 
     def ids(**query: Any) -> list[int]:
-        response = api.get("/api/v1/payments", query)
+        response = api.get("/api/v1/payments", dict(query))
         assert response.status_code == 200, response.content
         return [p["id"] for p in response.json()["data"]]
 
@@ -295,8 +299,10 @@ def test_payments_list_filters_and_pages(api: APIClient, test_api: APIClient,
     rest = api.get("/api/v1/payments", {"limit": 2, "cursor": first["next_cursor"]}).json()
     assert [p["id"] for p in rest["data"]] == newest_first[2:] and rest["next_cursor"] is None
     assert len(test_api.get("/api/v1/payments").json()["data"]) == 1
-    for query in [{"state": "lost"}, {"source": "gold"}, {"subscriber": "x"},
-                  {"created_after": "yesterday"}, {"cursor": "-1"}, {"limit": 0}]:
+    bad: list[dict[str, Any]] = [{"state": "lost"}, {"source": "gold"}, {"subscriber": "x"},
+                                 {"created_after": "yesterday"}, {"cursor": "-1"},
+                                 {"limit": 0}]
+    for query in bad:
         assert_error(api.get("/api/v1/payments", query), 400)
 
 
@@ -349,7 +355,9 @@ def test_a_refund_to_the_wallet(api: APIClient, reseller: Reseller, priced: Plan
     replay = _refund(api, payment, "r-1", reason="Goodwill")
     assert replay.status_code == 201 and replay.json() == refund
     assert replay["Idempotent-Replayed"] == "true"
-    assert_error(_refund(api, payment, "r-1", amount=301), 409, "idempotency_key_reused")
+    reused = assert_error(_refund(api, payment, "r-1", amount=301), 409,
+                          "idempotency_key_reused")
+    assert reused["param"] == "Idempotency-Key" and reused["type"] == "idempotency_error"
     assert Refund.objects.count() == 1
     rest = _refund(api, payment, "r-2", amount=699)
     assert rest.status_code == 201
@@ -408,6 +416,17 @@ def test_a_refund_above_what_is_left_is_refused(api: APIClient, reseller: Resell
                          "refund_exceeds_payment")
     assert error["param"] == "amount"
     assert Refund.objects.count() == 1
+
+
+@pytest.mark.xfail(strict=True, reason="charges.payment_refund: a top-up's refund defaults to "
+                   "the wallet and credits it again, so the wallet grows by what is refunded")
+def test_refunding_a_top_up_does_not_add_to_the_wallet(api: APIClient,
+                                                        reseller: Reseller) -> None:
+    subscriber = _subscriber(reseller)
+    top_up = Payment.objects.get(pk=_top_up(api, subscriber, _key()).json()["id"])
+    _refund(api, top_up, _key(), amount=500)
+    balance = api.get(f"/api/v1/subscribers/{subscriber.pk}/wallet").json()["balances"]
+    assert balance[0]["amount"] <= 2000
 
 
 def test_refunds_the_payment_state_refuses(api: APIClient, reseller: Reseller,
