@@ -31,13 +31,14 @@ SAMPLES: dict[type[catalogue.Payload], catalogue.Payload] = {
         needed_30_days=9, now="2026-12-02T10:00:00+00:00"),
     catalogue.CreditsArrived: catalogue.CreditsArrived(now="2026-12-02T10:00:00+00:00"),
     catalogue.PaymentChanged: catalogue.PaymentChanged(
-        payment_id=7, subscriber_id=2, account_id=1, source="card", purpose="renewal",
-        state="succeeded", amount=900, currency="EUR", refunded_amount=0,
-        now="2026-12-02T10:00:00+00:00", dedupe_key="payment:7:succeeded",
-        amount_display="€9.00"),
+        payment_id=5, subscriber_id=2, account_id=1, source="card", purpose="renewal",
+        state="failed", amount=900, currency="EUR", refunded_amount=0,
+        now="2026-12-02T10:00:00+00:00", dedupe_key="payment:5:failed",
+        amount_display="€9.00", action_url="https://panel.example.com/pay/x",
+        error="declined"),
     catalogue.PaymentDisputed: catalogue.PaymentDisputed(
-        payment_id=7, subscriber_id=2, account_id=1, amount=900, currency="EUR",
-        reason="fraudulent", now="2026-12-02T10:00:00+00:00", dedupe_key="dispute:dp_1"),
+        payment_id=5, subscriber_id=2, account_id=1, amount=900, currency="EUR",
+        reason="fraudulent", now="2026-12-02T10:00:00+00:00", dedupe_key="dispute:5"),
 }
 
 
@@ -74,11 +75,12 @@ def test_the_public_webhooks_and_what_they_show():
         "account.unsuspended", "account.terminated", "account.expiring", "payment.recorded",
         "payment.succeeded", "payment.failed", "payment.refunded", "credits.low",
     ]
-    paid = SAMPLES[catalogue.PaymentChanged].as_dict()
-    # The dedupe key, the display text and the subscriber's link stay inside the panel.
-    assert WEBHOOK_TYPES["payment.succeeded"].public_payload(paid) == {
-        "payment_id": 7, "subscriber_id": 2, "account_id": 1, "source": "card",
-        "purpose": "renewal", "state": "succeeded", "amount": 900, "currency": "EUR"}
+    changed = SAMPLES[catalogue.PaymentChanged].as_dict()
+    # The subscriber's pay link and the email's keys stay inside the panel.
+    assert WEBHOOK_TYPES["payment.failed"].public_payload(changed) == {
+        "payment_id": 5, "subscriber_id": 2, "account_id": 1, "source": "card",
+        "purpose": "renewal", "state": "failed", "amount": 900, "currency": "EUR",
+        "error": "declined"}
     floor = SAMPLES[catalogue.CreditFloor].as_dict()
     # Recipients and internal counters stay inside the panel.
     assert WEBHOOK_TYPES["credits.low"].public_payload(floor) == {

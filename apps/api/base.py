@@ -62,6 +62,17 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
 )
 
 
+IDEMPOTENCY_HEADER_REQUIRED = OpenApiParameter(
+    "Idempotency-Key", {"type": "string", "minLength": 1, "maxLength": 255,
+                        "pattern": IDEMPOTENCY_KEY_PATTERN},
+    OpenApiParameter.HEADER, required=True,
+    description="Required here: money moves once per key. 1 to 255 letters, digits, '.', '_', "
+                "':' or '-' (a UUID). Retrying with the same key and body has one effect and "
+                "answers as the first time; another body with the key is refused "
+                "(idempotency_key_reused). Without it: 400 idempotency_key_required.",
+)
+
+
 def idempotency_key_check(value: str) -> str:
     if not IDEMPOTENCY_KEY_RE.fullmatch(value):
         raise ValidationError(
@@ -95,8 +106,12 @@ def doc(
     path_params: Sequence[str] = (),
     op: str | None = None,
     also: dict[int, tuple[str, dict[str, Any]]] | None = None,
+    idempotency_required: bool = False,
 ) -> Callable[[Any], Any]:
     """extend_schema with the success example and every error response the view can give.
+
+    `idempotency_required`: the write refuses a request without an Idempotency-Key (a view
+    with `idempotency_required = True`), and the schema says the header is required.
 
     `also`: other successful statuses with the same body shape, {status: (description,
     example)}: a payment recorded before is a 200 beside the 201 of a new one.
@@ -117,7 +132,8 @@ def doc(
         OpenApiParameter(name, OpenApiTypes.INT, OpenApiParameter.PATH) for name in path_params
     ]
     if write:
-        parameters.append(IDEMPOTENCY_HEADER)
+        parameters.append(IDEMPOTENCY_HEADER_REQUIRED if idempotency_required
+                          else IDEMPOTENCY_HEADER)
     if query is not None:
         parameters.append(query)
     examples = []
@@ -140,6 +156,12 @@ class ApiView(APIView):
     throttle_classes = [KeyRateThrottle]
     required_scope: str | None = None
     required_scopes: dict[str, str] = {}
+    # Writes that move money: a POST without an Idempotency-Key is refused.
+    idempotency_required = False
+    # The service keeps the key itself (it is the money movement's own key) and is called
+    # outside any transaction of ours: a refund to a card calls Stripe, which must not run
+    # while the payment's row is locked. The view reads it as self.idempotency_key.
+    idempotency_in_service = False
 
     # ------------------------------------------------------------ helpers for subclasses
 
@@ -158,6 +180,10 @@ class ApiView(APIView):
     @property
     def actor(self) -> Actor:
         return actor_of(self.request)
+
+    @property
+    def idempotency_key(self) -> str:
+        return str(self.request.headers["Idempotency-Key"])
 
     def valid(self, serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
         serializer = serializer_class(data=data)
@@ -179,8 +205,17 @@ class ApiView(APIView):
             handler = getattr(self, method, self.http_method_not_allowed) if (
                 method in self.http_method_names) else self.http_method_not_allowed
             idempotency_key = drf_request.headers.get("Idempotency-Key")
-            if (idempotency_key is not None and drf_request.method in WRITE_METHODS
-                    and handler != self.http_method_not_allowed):
+            writes = (drf_request.method in WRITE_METHODS
+                      and handler != self.http_method_not_allowed)
+            if writes and idempotency_key is None and self.idempotency_required:
+                raise ValidationError(
+                    "This operation moves money: send an Idempotency-Key header (a UUID, for "
+                    "example) and the same one again when you retry.",
+                    code="idempotency_key_required", param="Idempotency-Key")
+            if idempotency_key is not None and writes and self.idempotency_in_service:
+                idempotency_key_check(idempotency_key)
+                response = handler(drf_request, *args, **kwargs)
+            elif idempotency_key is not None and writes:
                 response = self._idempotent(handler, drf_request,
                                             idempotency_key_check(idempotency_key), args, kwargs)
             else:

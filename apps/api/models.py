@@ -5,19 +5,21 @@ from __future__ import annotations
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from apps.core.models import AppendOnlyModel
 
 
 class Scope(models.TextChoices):
-    ACCOUNTS_READ = "accounts:read"
-    ACCOUNTS_WRITE = "accounts:write"
-    SUBSCRIBERS_READ = "subscribers:read"
-    SUBSCRIBERS_WRITE = "subscribers:write"
-    PLANS_READ = "plans:read"
-    CREDITS_READ = "credits:read"
-    PAYMENTS_WRITE = "payments:write"
-    WEBHOOKS_MANAGE = "webhooks:manage"
+    ACCOUNTS_READ = "accounts:read", _("Read accounts")
+    ACCOUNTS_WRITE = "accounts:write", _("Change accounts")
+    SUBSCRIBERS_READ = "subscribers:read", _("Read subscribers")
+    SUBSCRIBERS_WRITE = "subscribers:write", _("Change subscribers")
+    PLANS_READ = "plans:read", _("Read plans")
+    CREDITS_READ = "credits:read", _("Read credits")
+    PAYMENTS_READ = "payments:read", _("Read payments and wallets")
+    PAYMENTS_WRITE = "payments:write", _("Record payments, top up wallets, refund")
+    WEBHOOKS_MANAGE = "webhooks:manage", _("Manage webhooks")
 
 
 class KeyMode(models.TextChoices):

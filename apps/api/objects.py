@@ -13,6 +13,7 @@ from typing import Any
 from django.utils import timezone
 
 from apps.core import crypto
+from apps.payments.models import Payment, Refund, Wallet
 from apps.subscriptions.models import ServiceAccount
 
 # The Account object, field by field: (its name, the model attribute it reads, whether it
@@ -28,6 +29,9 @@ ACCOUNT_FIELDS: tuple[tuple[str, str, bool], ...] = (
     ("starts_at", "starts_at", True),
     ("expires_at", "expires_at", True),
     ("auto_renew", "auto_renew", False),
+    ("renewal_source", "renewal_source", False),
+    ("renewal_period_months", "renewal_period_months", False),
+    ("currency", "currency", False),
     ("livemode", "livemode", False),
 )
 # The model columns it reads, for `.only()` on lists.
@@ -82,3 +86,42 @@ def account_with_credentials(account: ServiceAccount, *,
     (create, retrieve, renew, reset-password); `password` when the caller has it in clear."""
     return {**account_object(account), "password": password if password is not None
             else crypto.decrypt(account.password_encrypted)}
+
+
+# ---------------------------------------------------------------- payments
+
+
+def refund_object(refund: Refund) -> dict[str, Any]:
+    """The Refund object: on its own (a refund made) and in its payment's `refunds`."""
+    return {"id": refund.pk, "object": "refund", "payment": refund.payment_id,
+            "amount": refund.amount, "currency": refund.currency,
+            "destination": refund.destination, "state": refund.state,
+            "reason": refund.reason, "created": timestamp(refund.created_at),
+            "livemode": refund.livemode}
+
+
+def payment_object(payment: Payment) -> dict[str, Any]:
+    """The Payment object. Reads `payment_method` and `refunds`: select and prefetch them
+    (apps.payments.selectors.payment_list and payment_get select the card)."""
+    card = payment.payment_method
+    has_error = bool(payment.error_code or payment.decline_code or payment.error_message)
+    return {
+        "id": payment.pk, "object": "payment", "subscriber": payment.subscriber_id,
+        "account": payment.account_id, "source": payment.source, "purpose": payment.purpose,
+        "state": payment.state, "amount": payment.amount, "currency": payment.currency,
+        "refunded_amount": payment.refunded_amount, "reference": payment.reference,
+        "created": timestamp(payment.created_at), "paid_at": timestamp(payment.paid_at),
+        "livemode": payment.livemode,
+        "card": {"brand": card.brand, "last4": card.last4} if card is not None else None,
+        "error": {"code": payment.error_code, "decline_code": payment.decline_code,
+                  "message": payment.error_message} if has_error else None,
+        # Oldest first, as they were made (sorted here: the prefetch keeps the model's order).
+        "refunds": [refund_object(refund) for refund in
+                    sorted(payment.refunds.all(), key=lambda refund: refund.pk)],
+    }
+
+
+def wallet_object(wallets: list[Wallet], *, livemode: bool) -> dict[str, Any]:
+    """A subscriber's wallet: one balance per currency it ever held, by currency."""
+    return {"balances": [{"currency": wallet.currency, "amount": wallet.balance}
+                         for wallet in wallets], "livemode": livemode}

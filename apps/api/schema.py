@@ -26,6 +26,7 @@ ACCOUNT_OPERATIONS = {
     "ChangeAccountPlan": "accounts_change_plan_create",
     "ResetAccountPassword": "accounts_reset_password_create",
     "SetAccountAutoRenew": "accounts_auto_renew_create",
+    "SetAccountRenewal": "accounts_renewal_create",
 }
 ACCOUNT_ACTIONS = [operation for operation in ACCOUNT_OPERATIONS.values()
                    if operation != "accounts_retrieve"]
@@ -65,6 +66,17 @@ def _subscriber_links(subscriber_id: str) -> dict[str, Any]:
         "GetSubscriber": _to("subscribers_retrieve", path__id=subscriber_id),
         "UpdateSubscriber": _to("subscribers_partial_update", path__id=subscriber_id),
         "ListSubscriberAccounts": _to("accounts_list", query__subscriber=subscriber_id),
+        "GetSubscriberWallet": _to("subscribers_wallet_retrieve", path__id=subscriber_id),
+        "TopUpSubscriberWallet": _to("subscribers_wallet_top_ups_create",
+                                     path__id=subscriber_id),
+        "ListSubscriberPayments": _to("payments_list", query__subscriber=subscriber_id),
+    }
+
+
+def _payment_links(payment_id: str) -> dict[str, Any]:
+    return {
+        "GetPayment": _to("payments_retrieve", path__id=payment_id),
+        "RefundPayment": _to("payments_refunds_create", path__id=payment_id),
     }
 
 
@@ -84,6 +96,18 @@ LINKS: dict[str, dict[str, dict[str, Any]]] = {
     }},
     "payments_create": {
         status: {"GetAccount": _to("accounts_retrieve", path__id="$response.body#/account")}
+        for status in ("200", "201")
+    },
+    "payments_list": {"200": _payment_links(FIRST)},
+    "payments_retrieve": {"200": {
+        **_payment_links("$response.body#/id"),
+        "GetSubscriber": _to("subscribers_retrieve", path__id="$response.body#/subscriber"),
+    }},
+    "payments_refunds_create": {"201": _payment_links("$response.body#/payment")},
+    "subscribers_wallet_top_ups_create": {
+        status: {**_payment_links("$response.body#/id"),
+                 "GetSubscriberWallet": _to("subscribers_wallet_retrieve",
+                                            path__id="$request.path.id")}
         for status in ("200", "201")
     },
     "subscribers_list": {"200": _subscriber_links(FIRST)},

@@ -9,6 +9,14 @@ from rest_framework import serializers
 
 from apps.core.catalogue import WEBHOOK_TYPES
 from apps.credits.models import EntryKind
+from apps.payments.charges import MAX_AMOUNT
+from apps.payments.models import (
+    PaymentPurpose,
+    PaymentSource,
+    PaymentState,
+    RefundDestination,
+    RefundState,
+)
 from apps.subscriptions.models import AccountStatus
 
 from .models import Scope
@@ -70,6 +78,12 @@ class AccountOut(serializers.Serializer):
     starts_at = serializers.DateTimeField(allow_null=True)
     expires_at = serializers.DateTimeField(allow_null=True)
     auto_renew = serializers.BooleanField()
+    renewal_source = serializers.CharField(
+        help_text="Who collects at auto-renewal: external (your billing system), wallet, "
+                  "card, ...")
+    renewal_period_months = serializers.IntegerField(
+        help_text="How many months an auto-renewal buys.")
+    currency = serializers.CharField(help_text="The currency the subscriber pays it in.")
     livemode = serializers.BooleanField()
 
 
@@ -113,6 +127,10 @@ class AccountCreateIn(serializers.Serializer):
     plan = id_field()
     months = serializers.IntegerField(required=False, min_value=1, max_value=120)
     username = serializers.CharField(required=False, max_length=40)
+    currency = serializers.CharField(
+        required=False, min_length=3, max_length=3,
+        help_text="What the subscriber pays the account in: one its plan has a price in "
+                  "(currency_not_offered otherwise); the reseller's base currency by default.")
 
 
 class RenewIn(serializers.Serializer):
@@ -131,6 +149,16 @@ class ChangePlanIn(serializers.Serializer):
 
 class AutoRenewIn(serializers.Serializer):
     auto_renew = serializers.BooleanField()
+
+
+class RenewalIn(serializers.Serializer):
+    renewal_period_months = serializers.IntegerField(
+        required=False, min_value=1, max_value=120,
+        help_text="Months an auto-renewal buys: whole periods of the plan.")
+    renewal_source = serializers.CharField(
+        required=False, max_length=30,
+        help_text="Who collects at auto-renewal (invalid_renewal_source lists them).")
+    auto_renew = serializers.BooleanField(required=False)
 
 
 class RenewOut(AccountWithCredentialsOut):
@@ -235,6 +263,125 @@ class QueueItemOut(AccountOut):
 
 class QueueQuery(PageQuery):
     within_days = serializers.IntegerField(required=False, min_value=0, max_value=365, default=7)
+
+
+# ---------------------------------------------------------------- payments through the panel
+
+
+class MinorUnitsField(serializers.IntegerField):
+    """An amount in minor units: a JSON integer from 1, nothing else.
+
+    Stricter than IntegerField, which takes "9", 9.0 and "9.0": money never goes through a
+    float or a guess, so strings, fractions (9.5 or 9.0) and booleans are refused.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(min_value=1, max_value=MAX_AMOUNT,
+                         help_text="Minor units of the currency (cents): a whole number.",
+                         **kwargs)
+
+    def to_internal_value(self, data: Any) -> int:
+        if (not isinstance(data, int) or isinstance(data, bool)
+                or not 1 <= data <= MAX_AMOUNT):
+            raise serializers.ValidationError(
+                f"The amount is a whole number of minor units from 1 to {MAX_AMOUNT}.",
+                code="invalid_amount")
+        return data
+
+
+class CardOut(serializers.Serializer):
+    brand = serializers.CharField(allow_blank=True)
+    last4 = serializers.CharField(allow_blank=True)
+
+
+class PaymentErrorOut(serializers.Serializer):
+    code = serializers.CharField(allow_blank=True)
+    decline_code = serializers.CharField(allow_blank=True)
+    message = serializers.CharField(allow_blank=True)
+
+
+class RefundOut(serializers.Serializer):
+    """The Refund object (built by apps.api.objects.refund_object)."""
+
+    id = serializers.IntegerField()
+    object = serializers.ChoiceField(choices=["refund"])
+    payment = serializers.IntegerField()
+    amount = serializers.IntegerField()
+    currency = serializers.CharField()
+    destination = serializers.ChoiceField(choices=RefundDestination.values)
+    state = serializers.ChoiceField(choices=RefundState.choices)
+    reason = serializers.CharField(allow_blank=True)
+    created = serializers.DateTimeField()
+    livemode = serializers.BooleanField()
+
+
+class PaymentObjectOut(serializers.Serializer):
+    """The Payment object (built by apps.api.objects.payment_object; tests hold them equal)."""
+
+    id = serializers.IntegerField()
+    object = serializers.ChoiceField(choices=["payment"])
+    subscriber = serializers.IntegerField()
+    account = serializers.IntegerField(allow_null=True, help_text="None for a wallet top-up.")
+    # A field named "source": DRF's stubs type Field.source (the attribute it reads) as str.
+    source = serializers.ChoiceField(choices=PaymentSource.values)  # type: ignore[assignment]
+    purpose = serializers.ChoiceField(choices=PaymentPurpose.values)
+    state = serializers.ChoiceField(choices=PaymentState.choices)
+    amount = serializers.IntegerField(help_text="Minor units of the currency.")
+    currency = serializers.CharField()
+    refunded_amount = serializers.IntegerField()
+    reference = serializers.CharField(allow_blank=True)
+    created = serializers.DateTimeField()
+    paid_at = serializers.DateTimeField(allow_null=True)
+    livemode = serializers.BooleanField()
+    card = CardOut(allow_null=True)
+    error = PaymentErrorOut(allow_null=True)
+    refunds = RefundOut(many=True, help_text="Oldest first.")
+
+
+class PaidAccountOut(serializers.Serializer):
+    account = serializers.IntegerField()
+    result = serializers.CharField(help_text="renewed, renewal_queued, or why it was not.")
+
+
+class TopUpOut(PaymentObjectOut):
+    paid_accounts = PaidAccountOut(
+        many=True, help_text="The accounts waiting on the wallet that this top-up paid for, "
+                             "oldest expiry first.")
+
+
+class TopUpIn(serializers.Serializer):
+    amount = MinorUnitsField()
+    currency = serializers.CharField(min_length=3, max_length=3)
+    reference = serializers.CharField(max_length=200,
+                                      help_text="Your receipt or invoice number.")
+
+
+class RefundIn(serializers.Serializer):
+    amount = MinorUnitsField()
+    destination = serializers.ChoiceField(
+        choices=RefundDestination.values, required=False,
+        help_text="card (card payments only) or wallet; by default the card for a card "
+                  "payment and the wallet otherwise.")
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=500)
+
+
+class PaymentListQuery(PageQuery):
+    state = serializers.ChoiceField(choices=PaymentState.choices, required=False)
+    source = serializers.ChoiceField(  # type: ignore[assignment]
+        choices=PaymentSource.values, required=False)
+    subscriber = id_field(required=False)
+    created_after = serializers.DateTimeField(required=False, help_text="Inclusive.")
+    created_before = serializers.DateTimeField(required=False, help_text="Exclusive.")
+
+
+class BalanceItemOut(serializers.Serializer):
+    currency = serializers.CharField()
+    amount = serializers.IntegerField(help_text="Minor units of the currency.")
+
+
+class WalletOut(serializers.Serializer):
+    balances = BalanceItemOut(many=True, help_text="One per currency the wallet ever held.")
+    livemode = serializers.BooleanField()
 
 
 # ---------------------------------------------------------------- webhooks

@@ -3,11 +3,14 @@ selector, and shape the answer with an output serializer."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from typing import Any
 
-from django.db import connection
+from django.db import IntegrityError, connection
 from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.utils import timezone
@@ -17,9 +20,12 @@ from rest_framework.response import Response
 
 from apps.accounts.permissions import Perm, authorize
 from apps.core.db import execute_prepared
-from apps.core.errors import NotFound
+from apps.core.errors import IdempotencyKeyReused, NotFound
 from apps.credits.models import CreditLedgerEntry
 from apps.credits.selectors import credits_balance
+from apps.payments import charges
+from apps.payments import selectors as payments
+from apps.payments.models import Payment, PaymentSource
 from apps.payments.services import payment_record
 from apps.subscriptions import selectors as subs
 from apps.subscriptions import services as subs_services
@@ -30,14 +36,24 @@ from . import serializers as s
 from . import services
 from .base import ApiView, decode_cursor, doc, encode_cursor, keyset_page, offset_page
 from .models import Scope, WebhookDelivery, WebhookEndpoint
-from .objects import ACCOUNT_COLUMNS, account_json_sql, account_object, account_with_credentials
+from .objects import (
+    ACCOUNT_COLUMNS,
+    account_json_sql,
+    account_object,
+    account_with_credentials,
+    payment_object,
+    refund_object,
+    wallet_object,
+)
 
 # ---------------------------------------------------------------- examples
 
 ACCOUNT_EXAMPLE = {
     "id": 42, "status": "active", "pending_reason": "", "username": "ana.garcia7",
     "plan": 3, "subscriber": 17, "starts_at": "2026-03-10T12:00:00.118093Z",
-    "expires_at": "2026-04-10T12:00:00.118093Z", "auto_renew": True, "livemode": True,
+    "expires_at": "2026-04-10T12:00:00.118093Z", "auto_renew": True,
+    "renewal_source": "external", "renewal_period_months": 1, "currency": "EUR",
+    "livemode": True,
 }
 CREDENTIALS_EXAMPLE = {**ACCOUNT_EXAMPLE, "password": "k7Qm29fXpL3aVw8e"}
 SUBSCRIBER_EXAMPLE = {
@@ -57,6 +73,23 @@ ENDPOINT_EXAMPLE = {
 PAYMENT_EXAMPLE = {"id": 7, "account": 42, "amount": 999, "currency": "EUR",
                    "reference": "WHMCS-INV-1001", "paid_at": "2026-03-10T11:58:00Z",
                    "livemode": True, "renewal": "completed"}
+REFUND_EXAMPLE = {"id": 4, "object": "refund", "payment": 31, "amount": 500, "currency": "EUR",
+                  "destination": "wallet", "state": "succeeded", "reason": "Goodwill",
+                  "created": "2026-03-12T09:30:00Z", "livemode": True}
+CARD_PAYMENT_EXAMPLE = {
+    "id": 31, "object": "payment", "subscriber": 17, "account": 42, "source": "card",
+    "purpose": "renewal", "state": "partially_refunded", "amount": 999, "currency": "EUR",
+    "refunded_amount": 500, "reference": "", "created": "2026-03-10T12:00:00Z",
+    "paid_at": "2026-03-10T12:00:02Z", "livemode": True,
+    "card": {"brand": "visa", "last4": "4242"}, "error": None, "refunds": [REFUND_EXAMPLE],
+}
+TOP_UP_EXAMPLE = {
+    "id": 32, "object": "payment", "subscriber": 17, "account": None, "source": "external",
+    "purpose": "top_up", "state": "succeeded", "amount": 2000, "currency": "EUR",
+    "refunded_amount": 0, "reference": "WHMCS-INV-1002", "created": "2026-03-10T12:00:00Z",
+    "paid_at": "2026-03-10T12:00:00Z", "livemode": True, "card": None, "error": None,
+    "refunds": [], "paid_accounts": [{"account": 42, "result": "renewed"}],
+}
 DELIVERY_EXAMPLE = {
     "id": 9, "event_id": "evt_5b1c...", "event_type": "account.created", "status": "succeeded",
     "attempts": 1, "last_status_code": 200, "next_attempt_at": None,
@@ -114,6 +147,7 @@ LedgerPage = s.page_of(s.LedgerEntryOut, "LedgerPage")
 QueuePage = s.page_of(s.QueueItemOut, "RenewalQueuePage")
 EndpointPage = s.page_of(s.WebhookEndpointOut, "WebhookEndpointPage")
 DeliveryPage = s.page_of(s.DeliveryOut, "WebhookDeliveryPage")
+PaymentPage = s.page_of(s.PaymentObjectOut, "PaymentPage")
 
 
 # ---------------------------------------------------------------- ping
@@ -166,6 +200,7 @@ class AccountsView(ApiView):
             actor=self.actor, reseller=self.reseller, livemode=self.livemode,
             subscriber=subs_services.SubscriberDetails(**data["subscriber"]),
             plan_id=data["plan"], months=data.get("months"), username=data.get("username"),
+            currency=data.get("currency"),
         )
         return Response(account_with_credentials(account, password=password),
                         status=status.HTTP_201_CREATED)
@@ -276,6 +311,21 @@ class AccountAutoRenewView(AccountView):
         return Response(account_object(account))
 
 
+class AccountRenewalView(AccountView):
+    @doc(summary="Auto-renewal settings: on or off, the months it buys, who collects it "
+                 "(all or nothing).", request=s.RenewalIn, response=s.AccountOut,
+         path_params=["id"], errors=[400, 409], write=True,
+         example={**ACCOUNT_EXAMPLE, "renewal_source": "wallet", "renewal_period_months": 3},
+         request_example={"renewal_source": "wallet", "renewal_period_months": 3})
+    def post(self, request: Request, id: int) -> Response:
+        data = self.valid(s.RenewalIn, request.data)
+        account = subs_services.account_update_renewal(
+            actor=self.actor, account=self.account(id), auto_renew=data.get("auto_renew"),
+            period_months=data.get("renewal_period_months"),
+            source=data.get("renewal_source"))
+        return Response(account_object(account))
+
+
 # ---------------------------------------------------------------- subscribers
 
 
@@ -328,6 +378,118 @@ class SubscriberDetailView(ApiView):
         subscriber = subs_services.subscriber_update(
             actor=self.actor, subscriber=subscriber, **serializer.validated_data)
         return Response(s.SubscriberOut(subscriber).data)
+
+
+class MoneyView(ApiView):
+    """Writes that move money: the Idempotency-Key is required and is the movement's own
+    key, per mode (a test key's "k1" and a live key's "k1" are two movements)."""
+
+    idempotency_required = True
+
+    @property
+    def money_key(self) -> str:
+        mode = "live" if self.livemode else "test"
+        key = self.idempotency_key
+        # The payments' keys hold 150 characters; a longer header is kept as its digest.
+        if len(key) > 120:
+            key = "sha256-" + hashlib.sha256(key.encode()).hexdigest()
+        return f"api:{mode}:{key}"
+
+    @contextmanager
+    def header_key(self) -> Iterator[None]:
+        """The service's refusal of a reused key names the header the client sent."""
+        try:
+            yield
+        except IdempotencyKeyReused as error:
+            raise IdempotencyKeyReused(error.message, param="Idempotency-Key") from error
+
+
+class SubscriberWalletView(ApiView):
+    required_scope = Scope.PAYMENTS_READ
+
+    @doc(summary="The subscriber's wallet: its balance in each currency.", response=s.WalletOut,
+         path_params=["id"], example={"balances": [{"currency": "EUR", "amount": 1500}],
+                                      "livemode": True})
+    def get(self, request: Request, id: int) -> Response:
+        subscriber = subs.subscriber_get(self.reseller, actor=self.actor, subscriber_id=id,
+                                         livemode=self.livemode)
+        authorize(self.actor, self.reseller, Perm.PAYMENTS_VIEW)
+        return Response(wallet_object(payments.wallet_balances(self.reseller, subscriber),
+                                      livemode=self.livemode))
+
+
+class SubscriberTopUpView(MoneyView):
+    required_scope = Scope.PAYMENTS_WRITE
+
+    @doc(summary="Top up the subscriber's wallet with money your billing system took; the "
+                 "wallet then pays the accounts waiting on it.", request=s.TopUpIn,
+         response=s.TopUpOut, status=201, path_params=["id"], errors=[400, 404, 409],
+         write=True, idempotency_required=True, example=TOP_UP_EXAMPLE,
+         also={200: ("This top-up was made before with this Idempotency-Key by another of "
+                     "your keys of this mode: the payment, nothing added again.",
+                     {**TOP_UP_EXAMPLE, "paid_accounts": []})},
+         request_example={"amount": 2000, "currency": "EUR", "reference": "WHMCS-INV-1002"})
+    def post(self, request: Request, id: int) -> Response:
+        data = self.valid(s.TopUpIn, request.data)
+        subscriber = subs.subscriber_get(self.reseller, actor=self.actor, subscriber_id=id,
+                                         livemode=self.livemode)
+        with self.header_key():
+            result = charges.wallet_top_up(
+                actor=self.actor, subscriber=subscriber, amount=data["amount"],
+                currency=data["currency"], source=PaymentSource.EXTERNAL,
+                reference=data["reference"], idempotency_key=self.money_key)
+        payment = payments.payment_get(self.reseller, result.payment.pk, actor=self.actor)
+        body = {**payment_object(payment),
+                "paid_accounts": [{"account": account_id, "result": outcome}
+                                  for account_id, outcome in result.paid_accounts]}
+        return Response(body, status=status.HTTP_201_CREATED if result.created
+                        else status.HTTP_200_OK)
+
+
+class PaymentView(ApiView):
+    required_scope = Scope.PAYMENTS_READ
+
+    def payment(self, payment_id: int) -> Payment:
+        return payments.payment_get(self.reseller, payment_id, actor=self.actor,
+                                    livemode=self.livemode)
+
+
+class PaymentDetailView(PaymentView):
+    @doc(summary="Retrieve a payment made through the panel (card, wallet, cash, bank "
+                 "transfer, top-up), with its refunds.", response=s.PaymentObjectOut,
+         path_params=["id"], example=CARD_PAYMENT_EXAMPLE)
+    def get(self, request: Request, id: int) -> Response:
+        return Response(payment_object(self.payment(id)))
+
+
+class PaymentRefundsView(MoneyView, PaymentView):
+    required_scope = Scope.PAYMENTS_WRITE
+    # A refund to a card calls Stripe: no transaction of ours may hold the payment's row then.
+    idempotency_in_service = True
+
+    @doc(summary="Refund part or all of what is left of a payment, to the card or the wallet.",
+         request=s.RefundIn, response=s.RefundOut, status=201, path_params=["id"],
+         errors=[400, 404, 409], write=True, idempotency_required=True,
+         example=REFUND_EXAMPLE,
+         request_example={"amount": 500, "destination": "wallet", "reason": "Goodwill"})
+    def post(self, request: Request, id: int) -> Response:
+        data = self.valid(s.RefundIn, request.data)
+        payment = self.payment(id)
+        arguments = {"actor": self.actor, "payment": payment, "amount": data["amount"],
+                     "idempotency_key": self.money_key,
+                     "destination": data.get("destination"), "reason": data.get("reason", "")}
+        now = timezone.now()
+        with self.header_key():
+            try:
+                refund = charges.payment_refund(**arguments, now=now)
+            except IntegrityError:
+                # The same key at the same moment: the other request made the refund; this
+                # one finds it (and the key's other parameters are checked) on a second asking.
+                refund = charges.payment_refund(**arguments, now=timezone.now())
+        response = Response(refund_object(refund), status=status.HTTP_201_CREATED)
+        if refund.created_at != now:
+            response["Idempotent-Replayed"] = "true"
+        return response
 
 
 # ---------------------------------------------------------------- plans, credits, queue
@@ -396,7 +558,20 @@ class RenewalQueueView(ApiView):
 
 
 class PaymentsView(ApiView):
-    required_scope = Scope.PAYMENTS_WRITE
+    required_scopes = {"GET": Scope.PAYMENTS_READ, "POST": Scope.PAYMENTS_WRITE}
+
+    @doc(summary="Payments made through the panel, newest first.", op="payments_list",
+         response=PaymentPage, query=s.PaymentListQuery, errors=[400],
+         example=page([CARD_PAYMENT_EXAMPLE], None))
+    def get(self, request: Request) -> Response:
+        query = self.valid(s.PaymentListQuery, request.query_params.dict())
+        rows = payments.payment_list(
+            self.reseller, actor=self.actor, livemode=self.livemode, state=query.get("state"),
+            source=query.get("source"), subscriber_id=query.get("subscriber"),
+            since=query.get("created_after"), until=query.get("created_before"),
+        ).prefetch_related("refunds")
+        items, cursor = keyset_page(rows, cursor=query.get("cursor"), limit=query["limit"])
+        return Response(page([payment_object(row) for row in items], cursor))
 
     @doc(summary="Record a payment taken outside the panel; renews the account once per "
                  "reference.", request=s.PaymentIn, response=s.PaymentOut, status=201,

@@ -101,6 +101,8 @@ def saved_cards(reseller: Reseller, subscriber_id: int, *, actor: Actor) -> Quer
     authorize(actor, reseller, Perm.PAYMENTS_VIEW)
     return PaymentMethod.objects.filter(reseller=reseller, subscriber_id=subscriber_id).exclude(
         status=CardStatus.DETACHED)
+
+
 def wallet_balances(reseller: Reseller, subscriber: Subscriber) -> list[Wallet]:
     """The subscriber's wallets, one per currency it ever held (zero balances too), by currency.
 

@@ -257,6 +257,13 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # Two objects have a "state" and an "object": one enum name each.
+    "ENUM_NAME_OVERRIDES": {
+        "PaymentStateEnum": "apps.payments.models.PaymentState",
+        "RefundStateEnum": "apps.payments.models.RefundState",
+        "PaymentObjectEnum": ["payment"],
+        "RefundObjectEnum": ["refund"],
+    },
 }
 # Requests per key: "<n>/s", "<n>/min", "<n>/h". Past it: 429 with Retry-After.
 API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="100/s")

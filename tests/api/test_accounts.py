@@ -22,7 +22,8 @@ from .conftest import assert_error, client_for, create_body, make_key
 pytestmark = pytest.mark.django_db
 
 ACCOUNT_FIELDS = {"id", "status", "pending_reason", "username", "password", "plan", "subscriber",
-                  "starts_at", "expires_at", "auto_renew", "livemode"}
+                  "starts_at", "expires_at", "auto_renew", "renewal_source",
+                  "renewal_period_months", "currency", "livemode"}
 
 
 def _create(api: APIClient, plan: Plan, **subscriber: Any) -> Any:

@@ -23,10 +23,11 @@ from apps.accounts.permissions import Perm, authorize
 from apps.audit.services import audit_record, snapshot
 from apps.core import crypto
 from apps.core.actors import Actor
-from apps.core.catalogue import EVENT_TYPES, WEBHOOK_TYPES
+from apps.core.catalogue import EVENT_TYPES, WEBHOOK_TYPES, PaymentChanged
 from apps.core.db import fetch
 from apps.core.errors import StateConflict, ValidationError
 from apps.core.events import DomainEvent, memoized, recall
+from apps.payments.models import Payment
 from apps.subscriptions.models import ServiceAccount
 
 from .. import keys
@@ -36,7 +37,7 @@ from ..models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
-from ..objects import account_object
+from ..objects import account_object, payment_object
 
 logger = logging.getLogger(__name__)
 
@@ -162,6 +163,12 @@ def _account_object(account_id: int) -> dict[str, Any] | None:
     return None if account is None else account_object(account)
 
 
+def _payment_object(payment_id: int) -> dict[str, Any] | None:
+    payment = (Payment.objects.filter(pk=payment_id).select_related("payment_method")
+               .prefetch_related("refunds").first())
+    return None if payment is None else payment_object(payment)
+
+
 def webhook_consume(event: DomainEvent) -> None:
     """Domain-event consumer: an outbox row per subscribed endpoint, in the event's transaction."""
     event_type = EVENT_TYPES.get(event.name)
@@ -186,6 +193,9 @@ def webhook_consume(event: DomainEvent) -> None:
     data = event_type.public_payload(event.payload)
     if "account_id" in data and name.startswith("account."):
         data["account"] = _account_object(int(data["account_id"]))
+    if event_type.payload is PaymentChanged:
+        # The Payment object the API answers with, as it is in this transaction.
+        data["payment"] = _payment_object(int(data["payment_id"]))
     event_id = f"evt_{uuid.uuid4().hex}"
     payload = {"id": event_id, "type": name, "created": int(now.timestamp()),
                "livemode": event.livemode, "data": data}

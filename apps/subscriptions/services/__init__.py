@@ -6,7 +6,8 @@
   account: the dashboard's and the API's create), account_activate, account_renew,
   account_renew_many (the dashboard's bulk renew), account_change_plan, account_suspend,
   account_unsuspend, account_terminate, account_expire, account_set_auto_renew,
-  account_set_renewal (period and source), account_reset_password, account_credentials_reveal (every reveal audited)
+  account_set_renewal (period and source), account_update_renewal (switch,
+  period and source at once), account_reset_password, account_credentials_reveal (every reveal audited)
 - pending: pending_queue_drain (activations and renewals waiting for credits)
 - settings: subscription_settings_update (the reseller's lifecycle settings)
 
@@ -36,6 +37,7 @@ from .accounts import (
     account_suspend,
     account_terminate,
     account_unsuspend,
+    account_update_renewal,
     credits_for,
     plan_for_sale,
 )
@@ -68,6 +70,7 @@ __all__ = [
     "account_suspend",
     "account_terminate",
     "account_unsuspend",
+    "account_update_renewal",
     "credits_for",
     "pending_queue_drain",
     "plan_archive",

@@ -873,6 +873,28 @@ def account_set_renewal(
     return locked
 
 
+def account_update_renewal(
+    *,
+    actor: Actor,
+    account: ServiceAccount,
+    auto_renew: bool | None = None,
+    period_months: int | None = None,
+    source: str | None = None,
+    now: dt.datetime | None = None,
+) -> ServiceAccount:
+    """Auto-renewal's switch, period and source at once (the API's account renewal settings):
+    all of them or, on any refusal, none. Each change is its own account event."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        if period_months is not None or source is not None:
+            account = account_set_renewal(actor=actor, account=account,
+                                          period_months=period_months, source=source, now=now)
+        if auto_renew is not None:
+            account = account_set_auto_renew(actor=actor, account=account,
+                                             auto_renew=auto_renew, now=now)
+    return account
+
+
 def account_set_renewal_source(
     *, actor: Actor, account: ServiceAccount, source: str, now: dt.datetime | None = None
 ) -> ServiceAccount:
