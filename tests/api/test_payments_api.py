@@ -30,6 +30,7 @@ from apps.payments.models import (
     Wallet,
     WalletEntry,
 )
+from apps.payments.wallets import wallet_adjust
 from apps.subscriptions.models import Plan, PlanPrice, ServiceAccount, Subscriber
 from apps.subscriptions.services import account_create
 
@@ -418,15 +419,33 @@ def test_a_refund_above_what_is_left_is_refused(api: APIClient, reseller: Resell
     assert Refund.objects.count() == 1
 
 
-@pytest.mark.xfail(strict=True, reason="charges.payment_refund: a top-up's refund defaults to "
-                   "the wallet and credits it again, so the wallet grows by what is refunded")
-def test_refunding_a_top_up_does_not_add_to_the_wallet(api: APIClient,
-                                                        reseller: Reseller) -> None:
+def test_refunding_a_top_up_takes_it_out_of_the_wallet(api: APIClient,
+                                                       reseller: Reseller) -> None:
     subscriber = _subscriber(reseller)
     top_up = Payment.objects.get(pk=_top_up(api, subscriber, _key()).json()["id"])
-    _refund(api, top_up, _key(), amount=500)
+    response = _refund(api, top_up, _key(), amount=500)
+    assert response.status_code == 201, response.json()
+    assert response.json()["destination"] == "outside"
     balance = api.get(f"/api/v1/subscribers/{subscriber.pk}/wallet").json()["balances"]
-    assert balance[0]["amount"] <= 2000
+    assert balance == [{"currency": "EUR", "amount": 1500}]
+    # Into the wallet is not where a top-up's money goes back.
+    refused = _refund(api, top_up, _key(), amount=100, destination="wallet")
+    assert refused.status_code == 400
+    assert refused.json()["error"]["code"] == "refund_destination_invalid"
+
+
+def test_a_top_up_already_spent_is_not_refunded(api: APIClient, reseller: Reseller) -> None:
+    subscriber = _subscriber(reseller)
+    top_up = Payment.objects.get(pk=_top_up(api, subscriber, _key()).json()["id"])
+    # Most of it spent (here by a correction): what is left cannot pay the refund back.
+    wallet_adjust(actor=SYSTEM, subscriber=subscriber, currency="EUR", delta=-1800,
+                  reason="spent", idempotency_key=_key())
+    refused = _refund(api, top_up, _key(), amount=500)
+    assert refused.status_code == 409
+    assert refused.json()["error"]["code"] == "insufficient_wallet_balance"
+    top_up.refresh_from_db()
+    assert top_up.refunded_amount == 0
+    assert top_up.refunds.count() == 0
 
 
 def test_refunds_the_payment_state_refuses(api: APIClient, reseller: Reseller,
