@@ -10,6 +10,7 @@
 - plans: the plan list and form
 - settings: the settings tabs (reseller and its logo, lifecycle, notifications and the test
   email, templates, security)
+- payments_settings: the Payments tab: the reseller's Stripe keys per mode
 - api_keys: the API tab: API keys and webhook endpoints
 - staff: the staff tab: invitations, roles, removal
 - audit: the audit trail
@@ -44,6 +45,11 @@ from .api_keys import (
     webhook_create_view,
     webhook_delete_view,
     webhook_redeliver_view,
+)
+from .payments_settings import (
+    settings_payments_check_view,
+    settings_payments_remove_view,
+    settings_payments_view,
 )
 from .audit import (
     audit_view,
