@@ -619,8 +619,15 @@ def payments_janitor(*, now: dt.datetime | None = None, older_than: dt.timedelta
         resolved = payment_resolve(payment, now=now)
         if resolved.state in IN_FLIGHT:
             report.still_open += 1
-        else:
-            report.resolved += 1
+            continue
+        report.resolved += 1
+        # Nobody else applies what the janitor found paid (the sweep that charged it is gone);
+        # the read of unapplied payments below would skip it as too recent.
+        outcome = payment_apply(resolved, now=now)
+        if outcome in ("renewed", "renewal_queued"):
+            report.applied += 1
+        elif outcome != "not_applicable":
+            report.errors.append(outcome)
     unapplied = Payment.objects.filter(state__in=PAID, applied_at__isnull=True,
                                        purpose=PaymentPurpose.RENEWAL,
                                        updated_at__lte=now - older_than).order_by("pk")[:limit]
