@@ -220,8 +220,7 @@ def payment_intent_find(keys: StripeKeys, *, customer: str, payment_id: int) -> 
     page = _call(lambda: client(keys).v1.payment_intents.list(
         params={"customer": customer, "limit": 100}))
     for intent in page.data:
-        metadata: Any = intent.metadata or {}
-        if metadata.get("payment") == str(payment_id):
+        if metadata_of(intent).get("payment") == str(payment_id):
             return intent
     return None
 
@@ -240,6 +239,14 @@ def charge_retrieve(keys: StripeKeys, charge_id: str) -> Any:
 
 def dispute_retrieve(keys: StripeKeys, dispute_id: str) -> Any:
     return _call(lambda: client(keys).v1.disputes.retrieve(dispute_id))
+
+
+def metadata_of(obj: Any) -> dict[str, str]:
+    """A Stripe object's metadata as a dict: the SDK's StripeObject is not one (no .get)."""
+    metadata = getattr(obj, "metadata", None)
+    if not metadata:
+        return {}
+    return dict(metadata.to_dict()) if hasattr(metadata, "to_dict") else dict(metadata)
 
 
 def event_verified(payload: bytes, signature: str, secret: str) -> Any:
