@@ -384,10 +384,20 @@ class StripeServer:
         if request.method == "POST" and re.fullmatch(
                 r"/v1/payment_intents(/\w+/confirm)?", request.path):
             off_session = ("off_session", "true") in await _body_params(request)
+        customer = ""
+        if request.method == "GET" and request.path == "/v1/payment_intents" \
+                and "customer" in request.query:
+            # https://docs.stripe.com/api/payment_intents/list#list_payment_intents-customer:
+            # localstripe refuses the filter; list them all and keep the customer's.
+            customer = request.query["customer"]
+            query = {k: v for k, v in request.query.items() if k not in ("customer", "limit")}
+            request = request.clone(rel_url=request.rel_url.with_query(query))
         response = await handler(request)
         data = _json(response)
         if data is None:
             return response
+        if customer and isinstance(data.get("data"), list):
+            data["data"] = [pi for pi in data["data"] if pi.get("customer") == customer]
         livemode = _livemode(_api_key(request))
         if response.status == 402:
             return self._card_error(request, data, livemode)
