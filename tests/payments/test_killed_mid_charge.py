@@ -167,3 +167,32 @@ def test_a_timeout_leaves_the_payment_unknown_until_the_janitor_asks_again(
     posts = len(stripe_base.calls("POST", CHARGE))
     sweep(now=at + dt.timedelta(hours=6), reseller_slug=account.reseller.slug)
     assert len(stripe_base.calls("POST", CHARGE)) == posts
+
+
+@pytest.mark.parametrize("carried_out", [True, False], ids=["charged", "never_arrived"])
+def test_a_payment_unknown_past_stripes_key_window_is_found_among_the_customers_intents(
+        db: None, stripe_base: StripeServer, settings, carried_out: bool) -> None:
+    """After 24 hours Stripe forgets the key: asking again would charge again, so the janitor
+    looks the payment up among the customer's PaymentIntents instead."""
+    settings.STRIPE_TIMEOUT_SECONDS = 0.5
+    account, at = card_account()
+    save_card(stripe_base, account.subscriber, OK_CARD, now=NOW)
+    stripe_base.hang_next(1, seconds=1.5, path=CHARGE, carried_out=carried_out)
+    with time_machine.travel(at, tick=False):
+        assert sweep(now=at, reseller_slug=account.reseller.slug).payment_pending == 1
+    time.sleep(1.5)
+    posts = len(stripe_base.calls("POST", CHARGE))
+    a_day_later = at + dt.timedelta(hours=30)
+
+    with time_machine.travel(a_day_later, tick=False):
+        janitor = payments_janitor(now=a_day_later)
+
+    assert len(stripe_base.calls("POST", CHARGE)) == posts  # never asked to charge again
+    payment = Payment.objects.get(account=account)
+    if carried_out:
+        assert (janitor.resolved, janitor.applied) == (1, 1)
+        assert_charged_and_renewed_once(stripe_base, account)
+    else:
+        assert (janitor.resolved, janitor.applied) == (1, 0)
+        assert (payment.state, payment.error_code) == ("failed", "not_charged")
+        assert stripe_base.objects("payment_intent") == []
