@@ -694,6 +694,10 @@ def wallet_top_up(*, actor: Actor, subscriber: Subscriber, amount: int, currency
         return TopUpResult(payment=existing, created=False)
     try:
         with transaction.atomic():
+            # The one lock order (the reseller first), as every renewal's: the wallet row
+            # below and the rows that reference the reseller would otherwise deadlock with
+            # a renewal from the wallet that holds the reseller and waits for the wallet.
+            Reseller.objects.select_for_update().only("pk").get(pk=subscriber.reseller_id)
             payment = _new_attempt(
                 subscriber=subscriber, account=None, source=source,
                 purpose=PaymentPurpose.TOP_UP, purpose_key=purpose_key, amount=amount,
@@ -878,6 +882,8 @@ def payment_refund(*, actor: Actor, payment: Payment, amount: int, idempotency_k
                                        param="idempotency_key")
         return existing
     with transaction.atomic():
+        # The reseller first, as in wallet_top_up: a refund to the wallet moves its row.
+        Reseller.objects.select_for_update().only("pk").get(pk=payment.reseller_id)
         locked = Payment.objects.select_for_update().get(pk=payment.pk)
         if locked.account_id is not None and _in_flight_for_account(locked.account_id):
             raise StateConflict(
