@@ -356,11 +356,11 @@ class StripeServer:
                               "There is currently another in-progress request using this "
                               "Idempotent Key. Please try again later.",
                               code="idempotency_key_in_use")
-            response = web.Response(status=first.status, body=first.body,
-                                    content_type=first.content_type)
-            response.headers["Idempotent-Replayed"] = "true"
-            response.headers["Idempotency-Key"] = key
-            return response
+            replay = web.Response(status=first.status, body=first.body,
+                                  content_type=first.content_type)
+            replay.headers["Idempotent-Replayed"] = "true"
+            replay.headers["Idempotency-Key"] = key
+            return replay
         try:
             response = await handler(request)
         except BaseException:
@@ -505,7 +505,7 @@ def _patch_localstripe() -> None:
     _patched = True
     store = ls_resources.store
     # Its store pickles itself to /tmp/localstripe.pickle on every write: not here.
-    store.dump_to_disk = lambda: None  # type: ignore[method-assign]
+    store.dump_to_disk = lambda: None
 
     # https://docs.stripe.com/api/payment_intents/create#create_payment_intent-description
     intent_cls: Any = ls_resources.PaymentIntent
@@ -544,7 +544,7 @@ def _patch_localstripe() -> None:
     shim = types.SimpleNamespace(**{name: getattr(asyncio, name) for name in dir(asyncio)
                                     if not name.startswith("__")})
     shim.sleep = no_sleep
-    ls_webhooks.asyncio = shim  # type: ignore[attr-defined]
+    ls_webhooks.asyncio = shim
 
 
 @contextmanager

@@ -46,11 +46,6 @@ from .api_keys import (
     webhook_delete_view,
     webhook_redeliver_view,
 )
-from .payments_settings import (
-    settings_payments_check_view,
-    settings_payments_remove_view,
-    settings_payments_view,
-)
 from .audit import (
     audit_view,
 )
@@ -65,6 +60,11 @@ from .email_backlog import (
 )
 from .overview import (
     overview_view,
+)
+from .payments_settings import (
+    settings_payments_check_view,
+    settings_payments_remove_view,
+    settings_payments_view,
 )
 from .plans import (
     plan_archive_view,
@@ -145,6 +145,9 @@ __all__ = [
     "settings_api_view",
     "settings_logo_view",
     "settings_notifications_view",
+    "settings_payments_check_view",
+    "settings_payments_remove_view",
+    "settings_payments_view",
     "settings_reseller_view",
     "settings_security_view",
     "settings_staff_view",

@@ -4,6 +4,7 @@ address to give Stripe, "Test connection" and "Remove keys"."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import NoReverseMatch, reverse
