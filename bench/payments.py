@@ -23,6 +23,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "billing_panel.settings.test")
@@ -78,7 +79,7 @@ def fill(accounts: int) -> int:
     plan = Plan.objects.create(reseller=reseller, name="Monthly", duration_months=1,
                                credit_cost=1, created_at=NOW)
     PlanPrice.objects.create(plan=plan, currency="EUR", amount=PRICE)
-    params = {"r": reseller.pk, "p": plan.pk, "n": accounts, "now": NOW,
+    params: dict[str, Any] = {"r": reseller.pk, "p": plan.pk, "n": accounts, "now": NOW,
               "pw": crypto.encrypt("bench-password-123"), "price": PRICE}
     with connection.cursor() as cur:
         cur.execute(

@@ -185,7 +185,7 @@ def payment_method_attach(keys: StripeKeys, payment_method_id: str, *, customer:
                           idempotency_key: str) -> Any:
     return _call(lambda: client(keys).v1.payment_methods.attach(
         payment_method_id, params={"customer": customer},
-        options=_post(idempotency_key)))  # type: ignore[arg-type]
+        options=_post(idempotency_key)))
 
 
 def payment_intent_charge(keys: StripeKeys, *, amount: int, currency: str, customer: str,

@@ -80,7 +80,7 @@ def diary_entry(account: ServiceAccount) -> Day:
 
 
 def live_sixty_days(accounts: dict[str, ServiceAccount],
-                    on: dict[dt.timedelta, Callable[[dt.datetime], None]]
+                    on: dict[dt.timedelta, Callable[[dt.datetime], object]]
                     ) -> dict[str, list[Day]]:
     """Sweep every six hours from day 0 to day 59; `on` runs things at given offsets from T0
     (before that time's sweep). Each diary has one entry per day, after its noon sweep."""
