@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -13,6 +14,7 @@ from apps.subscriptions.models import Plan, ServiceAccount, Subscriber
 from apps.subscriptions.services import account_create
 
 from .factories import MembershipFactory, PlanFactory, ResellerFactory, SubscriberFactory
+from .stripe_server import StripeServer, running_stripe_server
 
 NOW = dt.datetime(2026, 3, 10, 12, 0, tzinfo=dt.UTC)
 SYSTEM = Actor.system("tests")
@@ -73,6 +75,22 @@ def staff(reseller: Reseller, role: str) -> Actor:
 @pytest.fixture
 def staff_actor() -> Callable[[Reseller, str], Actor]:
     return staff
+
+
+@pytest.fixture(scope="session")
+def stripe_server() -> Iterator[StripeServer]:
+    """localstripe for the whole session (tests/stripe_server.py); its URL is .url."""
+    with running_stripe_server() as server:
+        yield server
+
+
+@pytest.fixture
+def stripe_base(stripe_server: StripeServer, settings: Any) -> StripeServer:
+    """Stripe for one test: an empty store, and every call of apps.payments.stripe_api
+    going to it."""
+    stripe_server.reset()
+    settings.STRIPE_API_BASE = stripe_server.url
+    return stripe_server
 
 
 __all__ = ["NOW", "SYSTEM", "Role", "grant", "staff"]

@@ -499,3 +499,17 @@ class EmailBacklogForm(forms.Form):
         if data.get("scope") in ("recent", "older") and data.get("days") is None:
             self.add_error("days", _("Give a number of days."))
         return data
+
+
+class StripeKeysForm(forms.Form):
+    """One mode's Stripe keys; an empty secret keeps the saved one."""
+
+    publishable_key = forms.CharField(label=_("Publishable key"), max_length=255)
+    secret_key = forms.CharField(
+        label=_("Secret key (leave empty to keep the saved one)"), required=False,
+        max_length=255, strip=True,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+    webhook_secret = forms.CharField(
+        label=_("Webhook signing secret (leave empty to keep the saved one)"), required=False,
+        max_length=255, strip=True,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))

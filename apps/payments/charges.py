@@ -621,8 +621,15 @@ def payments_janitor(*, now: dt.datetime | None = None, older_than: dt.timedelta
         resolved = payment_resolve(payment, now=now)
         if resolved.state in IN_FLIGHT:
             report.still_open += 1
-        else:
-            report.resolved += 1
+            continue
+        report.resolved += 1
+        # Nobody else applies what the janitor found paid (the sweep that charged it is gone);
+        # the read of unapplied payments below would skip it as too recent.
+        outcome = payment_apply(resolved, now=now)
+        if outcome in ("renewed", "renewal_queued"):
+            report.applied += 1
+        elif outcome != "not_applicable":
+            report.errors.append(outcome)
     unapplied = Payment.objects.filter(state__in=PAID, applied_at__isnull=True,
                                        purpose=PaymentPurpose.RENEWAL,
                                        updated_at__lte=now - older_than).order_by("pk")[:limit]
@@ -689,6 +696,10 @@ def wallet_top_up(*, actor: Actor, subscriber: Subscriber, amount: int, currency
         return TopUpResult(payment=existing, created=False)
     try:
         with transaction.atomic():
+            # The one lock order (the reseller first), as every renewal's: the wallet row
+            # below and the rows that reference the reseller would otherwise deadlock with
+            # a renewal from the wallet that holds the reseller and waits for the wallet.
+            Reseller.objects.select_for_update().only("pk").get(pk=subscriber.reseller_id)
             payment = _new_attempt(
                 subscriber=subscriber, account=None, source=source,
                 purpose=PaymentPurpose.TOP_UP, purpose_key=purpose_key, amount=amount,
@@ -915,6 +926,8 @@ def _refund_reserve(*, actor: Actor, payment: Payment, amount: int, key: str, de
     """The refund row and the amount reserved on the payment; a refund that moves no money
     through Stripe is settled here too."""
     with transaction.atomic():
+        # The reseller first, as in wallet_top_up: a refund to the wallet moves its row.
+        Reseller.objects.select_for_update().only("pk").get(pk=payment.reseller_id)
         locked = Payment.objects.select_for_update().get(pk=payment.pk)
         if locked.account_id is not None and _in_flight_for_account(locked.account_id):
             raise StateConflict(

@@ -21,6 +21,7 @@ from .models import (
     Payment,
     PaymentMethod,
     PaymentState,
+    StripeKeys,
     Wallet,
     WalletEntry,
 )
@@ -119,3 +120,16 @@ def wallet_entries(reseller: Reseller, subscriber: Subscriber, *,
     if currency is not None:
         rows = rows.filter(currency=currency)
     return rows.order_by("-created_at", "-id")
+
+
+def card_payments_on(reseller: Reseller | int, livemode: bool) -> bool:
+    """Card payments work in this mode only with the reseller's Stripe keys for it."""
+    reseller_id = reseller if isinstance(reseller, int) else reseller.pk
+    return StripeKeys.objects.filter(reseller_id=reseller_id, livemode=livemode).exists()
+
+
+def stripe_keys_of(reseller: Reseller, *, actor: Actor) -> dict[bool, StripeKeys | None]:
+    """The reseller's Stripe keys by mode (False: test, True: live), None where absent."""
+    authorize(actor, reseller, Perm.PAYMENTS_SETTINGS)
+    rows = {keys.livemode: keys for keys in StripeKeys.objects.filter(reseller=reseller)}
+    return {False: rows.get(False), True: rows.get(True)}

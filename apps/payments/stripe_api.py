@@ -184,7 +184,8 @@ def payment_method_retrieve(keys: StripeKeys, payment_method_id: str) -> Any:
 def payment_method_attach(keys: StripeKeys, payment_method_id: str, *, customer: str,
                           idempotency_key: str) -> Any:
     return _call(lambda: client(keys).v1.payment_methods.attach(
-        payment_method_id, params={"customer": customer}, options=_post(idempotency_key)))
+        payment_method_id, params={"customer": customer},
+        options=_post(idempotency_key)))
 
 
 def payment_method_detach(keys: StripeKeys, payment_method_id: str, *,
@@ -226,8 +227,7 @@ def payment_intent_find(keys: StripeKeys, *, customer: str, payment_id: int) -> 
     page = _call(lambda: client(keys).v1.payment_intents.list(
         params={"customer": customer, "limit": 100}))
     for intent in page.data:
-        metadata: Any = intent.metadata or {}
-        if metadata.get("payment") == str(payment_id):
+        if metadata_of(intent).get("payment") == str(payment_id):
             return intent
     return None
 
@@ -246,6 +246,14 @@ def charge_retrieve(keys: StripeKeys, charge_id: str) -> Any:
 
 def dispute_retrieve(keys: StripeKeys, dispute_id: str) -> Any:
     return _call(lambda: client(keys).v1.disputes.retrieve(dispute_id))
+
+
+def metadata_of(obj: Any) -> dict[str, str]:
+    """A Stripe object's metadata as a dict: the SDK's StripeObject is not one (no .get)."""
+    metadata = getattr(obj, "metadata", None)
+    if not metadata:
+        return {}
+    return dict(metadata.to_dict()) if hasattr(metadata, "to_dict") else dict(metadata)
 
 
 def event_verified(payload: bytes, signature: str, secret: str) -> Any:

@@ -128,7 +128,7 @@ def _apply(reseller: Reseller, type_: str, obj: Any, *, now: dt.datetime) -> str
     if obj.object == "payment_intent":
         payment = _payment_of_intent(reseller, obj.id)
         if payment is None:
-            payment_id = (obj.metadata or {}).get("payment", "")
+            payment_id = stripe_api.metadata_of(obj).get("payment", "")
             payment = (Payment.objects.filter(reseller=reseller, pk=int(payment_id))
                        .select_related("payment_method").first()
                        if str(payment_id).isdigit() else None)

@@ -14,7 +14,7 @@ class Endpoint:
     perm: Perm
     method: str = "get"
     # Which object of the world the URL takes: subscriber, account, plan, note,
-    # interaction, user (a staff member), or none.
+    # interaction, user (a staff member), mode ("test"), or none.
     obj: str = ""
     data: tuple[tuple[str, Any], ...] = ()
 
@@ -62,6 +62,12 @@ ENDPOINTS = [
     Endpoint("settings_notifications", Perm.SETTINGS_MANAGE),
     Endpoint("settings_template", Perm.SETTINGS_MANAGE),
     Endpoint("settings_api", Perm.API_KEYS_MANAGE),
+    Endpoint("settings_payments", Perm.PAYMENTS_SETTINGS),
+    Endpoint("settings_payments", Perm.PAYMENTS_SETTINGS, "post",
+             data=(("mode", "test"), ("test-publishable_key", "pk_test_1"),
+                   ("test-secret_key", "sk_test_1"))),
+    Endpoint("settings_payments_check", Perm.PAYMENTS_SETTINGS, "post", "mode"),
+    Endpoint("settings_payments_remove", Perm.PAYMENTS_SETTINGS, "post", "mode"),
     Endpoint("settings_staff", Perm.STAFF_MANAGE),
     Endpoint("settings_security", Perm.SECURITY_MANAGE),
     Endpoint("settings_logo", Perm.SETTINGS_MANAGE, "post", data=(("action", "remove"),)),

@@ -47,7 +47,8 @@ def _objects(world: World, reseller_is_other: bool = False) -> dict[str, Any]:
     assert outbox is not None
     return {"outbox": outbox.pk, "subscriber": subscriber.pk, "account": account.pk, "plan": account.plan_id,
             "note": note.pk, "interaction": interaction.pk, "user": staff_user.pk,
-            "api_key": key.pk, "endpoint": endpoint.pk, "delivery": delivery.pk}
+            "api_key": key.pk, "endpoint": endpoint.pk, "delivery": delivery.pk,
+            "mode": "test"}
 
 
 def call(client: Client, endpoint: Endpoint, objects: dict[str, Any], world: World) -> Any:

@@ -33,7 +33,8 @@ pytestmark = pytest.mark.django_db
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 TABS = ("settings_reseller", "settings_subscription", "settings_notifications",
-        "settings_template", "settings_api", "settings_staff", "settings_security")
+        "settings_template", "settings_payments", "settings_api", "settings_staff",
+        "settings_security")
 
 
 @pytest.fixture

@@ -85,7 +85,8 @@ PAGES: dict[str, Args] = {
     "outbox_message": _outbox_row,
 }
 SETTINGS_TABS = ("settings_reseller", "settings_subscription", "settings_notifications",
-                 "settings_template", "settings_api", "settings_staff", "settings_security")
+                 "settings_template", "settings_payments", "settings_api", "settings_staff",
+                 "settings_security")
 
 SKIPPED = {
     # Sign-in and password reset: pages of a signed-out visitor.

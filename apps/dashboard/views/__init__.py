@@ -10,6 +10,7 @@
 - plans: the plan list and form
 - settings: the settings tabs (reseller and its logo, lifecycle, notifications and the test
   email, templates, security)
+- payments_settings: the Payments tab: the reseller's Stripe keys per mode
 - api_keys: the API tab: API keys and webhook endpoints
 - staff: the staff tab: invitations, roles, removal
 - audit: the audit trail
@@ -59,6 +60,11 @@ from .email_backlog import (
 )
 from .overview import (
     overview_view,
+)
+from .payments_settings import (
+    settings_payments_check_view,
+    settings_payments_remove_view,
+    settings_payments_view,
 )
 from .plans import (
     plan_archive_view,
@@ -139,6 +145,9 @@ __all__ = [
     "settings_api_view",
     "settings_logo_view",
     "settings_notifications_view",
+    "settings_payments_check_view",
+    "settings_payments_remove_view",
+    "settings_payments_view",
     "settings_reseller_view",
     "settings_security_view",
     "settings_staff_view",

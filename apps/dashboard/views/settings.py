@@ -1,6 +1,6 @@
 """The settings pages: one tab per area, each its own URL (GET shows it, POST saves it and
 comes back to it with the message): reseller, subscriptions, notifications, email templates,
-API and webhooks (api_keys.py), staff (staff.py), security."""
+payments (payments_settings.py), API and webhooks (api_keys.py), staff (staff.py), security."""
 
 from __future__ import annotations
 
@@ -66,6 +66,7 @@ TABS = (
         Perm.SETTINGS_MANAGE),
     Tab("templates", "settings_template", gettext_lazy("Email templates"),
         Perm.SETTINGS_MANAGE),
+    Tab("payments", "settings_payments", gettext_lazy("Payments"), Perm.PAYMENTS_SETTINGS),
     Tab("api", "settings_api", gettext_lazy("API and webhooks"), Perm.API_KEYS_MANAGE),
     Tab("staff", "settings_staff", gettext_lazy("Staff"), Perm.STAFF_MANAGE),
     Tab("security", "settings_security", gettext_lazy("Security"), Perm.SECURITY_MANAGE),
