@@ -128,6 +128,10 @@ def _wallet(subscriber: Subscriber, currency: str, *, create: bool,
     return Wallet.objects.get(subscriber=subscriber, currency=currency)
 
 
+def _short(currency: str, delta: int) -> Wallet:
+    raise _insufficient(None, currency, delta)
+
+
 def _insufficient(wallet_id: int | None, currency: str, delta: int) -> InsufficientWalletBalance:
     balance = 0 if wallet_id is None else (
         Wallet.objects.values_list("balance", flat=True).get(pk=wallet_id))
@@ -156,12 +160,16 @@ def _move(
     Money out of a wallet that does not exist yet is short (or a reused key)
     and makes no wallet row.
     """
-    wallet = _wallet(subscriber, currency, create=delta > 0, now=now)
+    wallet = _wallet(subscriber, currency, create=False, now=now)
     if wallet is None:
+        # A key used before, for a wallet of another currency: refused before any wallet
+        # row is made for this one.
         if WalletEntry.objects.filter(reseller_id=subscriber.reseller_id,
                                       idempotency_key=idempotency_key).exists():
             raise WALLET_LEDGER.key_reused(idempotency_key)
-        raise _insufficient(None, currency, delta)
+        if delta <= 0:
+            raise _insufficient(None, currency, delta)
+        wallet = _wallet(subscriber, currency, create=True, now=now) or _short(currency, delta)
     entry = WalletEntry(
         reseller_id=subscriber.reseller_id,
         wallet=wallet,

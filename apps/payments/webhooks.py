@@ -146,7 +146,7 @@ def _apply(reseller: Reseller, type_: str, obj: Any, *, now: dt.datetime) -> str
             if refund.status == "succeeded" and refund_recorded_at_stripe(
                     payment, stripe_refund_id=refund.id, amount=refund.amount, now=now):
                 done += 1
-        return f"payment {payment.pk}: {done} refund(s) recorded"
+        return f"payment {payment.pk}: refunds recorded: {done}"
     if obj.object == "dispute":
         payment = _payment_of_intent(reseller, str(getattr(obj, "payment_intent", "") or ""))
         if payment is None:
@@ -158,7 +158,7 @@ def _apply(reseller: Reseller, type_: str, obj: Any, *, now: dt.datetime) -> str
         moved = PaymentMethod.objects.filter(reseller=reseller, stripe_id=obj.id).exclude(
             status=CardStatus.DETACHED).update(status=CardStatus.DETACHED, is_default=False,
                                                 status_reason="removed at Stripe", updated_at=now)
-        return f"{moved} card(s) removed"
+        return f"cards removed: {moved}"
     return "ignored"
 
 
