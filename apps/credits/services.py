@@ -1,20 +1,16 @@
 """Every credit movement goes through here.
 
 Each function locks the reseller row, writes one ledger row and moves the
-cached balance in the same transaction. A repeated idempotency key has no
-second effect: it returns the first row (and refuses the key if the
-parameters differ).
+cached balance in the same transaction, through apps.core.ledger (which the
+wallets share). A repeated idempotency key has no second effect: it returns
+the first row (and refuses the key if the parameters differ).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from contextlib import AbstractContextManager, nullcontext
-from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from django.db import IntegrityError, connection, transaction
-from django.db.models import F
 from django.utils import timezone
 
 from apps.accounts.models import Reseller
@@ -23,9 +19,9 @@ from apps.audit.models import AuditEntry
 from apps.core import catalogue
 from apps.core.actors import Actor
 from apps.core.currencies import validate_currency
-from apps.core.db import execute_prepared
-from apps.core.errors import IdempotencyKeyReused, InsufficientCredits, NotFound, ValidationError
+from apps.core.errors import InsufficientCredits, NotFound, ValidationError
 from apps.core.events import publish
+from apps.core.ledger import Ledger
 from apps.core.validation import whole_number
 
 from .models import CreditLedgerEntry, EntryKind
@@ -62,17 +58,21 @@ def _validate_key(idempotency_key: object) -> str:
     return idempotency_key
 
 
-def _existing(reseller_id: int, key: str, expected: dict[str, Any]) -> CreditLedgerEntry | None:
-    entry = CreditLedgerEntry.objects.filter(reseller_id=reseller_id, idempotency_key=key).first()
-    if entry is None:
-        return None
-    for field, value in expected.items():
-        if getattr(entry, field) != value:
-            raise IdempotencyKeyReused(
-                f"The idempotency key {key!r} was used for another credit movement.",
-                param="idempotency_key",
-            )
-    return entry
+# The credit ledger: the reseller row holds both modes' balances (one column each).
+CREDIT_LEDGER = Ledger(
+    holder=Reseller,
+    holder_key="reseller_id",
+    entry=CreditLedgerEntry,
+    audit=AuditEntry,
+    key_constraint="ledger_idempotency_key_unique",
+    # The account is compared only when the repeated call names one.
+    replay_fields=("kind", "delta", "livemode", "account_id"),
+    noun="credit movement",
+)
+
+# The two ways a movement is written, compared by tests/credits/test_one_statement.py.
+_insert_moving_balance_by_orm = CREDIT_LEDGER.insert_moving_balance_by_orm
+_insert_moving_balance_in_one_statement = CREDIT_LEDGER.insert_moving_balance_in_one_statement
 
 
 def _write(
@@ -92,190 +92,42 @@ def _write(
     account: ServiceAccount | None = None,
     reverses: CreditLedgerEntry | None = None,
 ) -> tuple[CreditLedgerEntry, bool]:
-    """Move the balance and write the row, once per key. Returns (entry, created).
+    """Move the balance and write the row, once per key (CREDIT_LEDGER.write). (entry, created).
 
-    The write comes first and the key is looked up only when nothing was
-    written: one statement locks the reseller row, checks that the key is
-    unused and that the balance stays >= 0, moves it and inserts the ledger
-    and audit rows, so the lock is held for one round trip. A concurrent
-    writer with the same key loses on the unique constraint; its statement (or
-    savepoint) leaves nothing and the winner's row is returned. A repeated key
-    with other parameters raises IdempotencyKeyReused.
+    A repeated key with other parameters raises IdempotencyKeyReused; a short
+    balance raises InsufficientCredits and writes nothing.
     """
-    expected: dict[str, Any] = {"kind": kind, "delta": delta, "livemode": livemode}
-    if account is not None:
-        expected["account_id"] = account.pk
     balance_field = "credit_balance" if livemode else "test_credit_balance"
-    for _attempt in range(3):
-        entry = CreditLedgerEntry(
-            reseller_id=reseller.pk,
-            livemode=livemode,
-            kind=kind,
-            delta=delta,
-            idempotency_key=idempotency_key,
-            reference=reference,
-            reason=reason,
-            price_amount=price_amount,
-            price_currency=price_currency,
-            subscriber=subscriber,
-            account=account,
-            reverses=reverses,
-            **actor.row_fields(),
-            created_at=now or timezone.now(),
-        )
-        audit = AuditEntry(
-            created_at=entry.created_at,
-            reseller_id=reseller.pk,
-            **actor.row_fields(),
-            action=f"credits.{kind}",
-            object_type=CreditLedgerEntry._meta.label_lower,
-            ip=actor.ip,
-        )
-        try:
-            with _statement_or_savepoint():
-                new_balance = _insert_moving_balance(entry, audit, balance_field)
-        except IntegrityError as error:
-            if "ledger_idempotency_key_unique" not in str(error):
-                raise
-            continue  # the other writer committed first: the next attempt returns its row
-        if new_balance is None:
-            # Nothing written: the key was used before, or the balance is short.
-            previous = _existing(reseller.pk, idempotency_key, expected)
-            if previous is not None:
-                return previous, False
-            raise _insufficient(reseller.pk, balance_field, delta)
-        setattr(reseller, balance_field, new_balance)
-        return entry, True
-    raise RuntimeError(f"Could not settle idempotency key {idempotency_key!r}.")
-
-
-def _statement_or_savepoint() -> AbstractContextManager[object]:
-    """What the balance move runs in.
-
-    On PostgreSQL outside any transaction, the move is one statement and so its
-    own transaction: it commits in the same round trip, and the reseller's row
-    lock is held only while the server works. Inside the caller's transaction it
-    is a savepoint, so that losing an idempotency race leaves the caller's
-    transaction usable. On SQLite the writes go one by one, in a transaction.
-    """
-    if connection.vendor == "postgresql" and not connection.in_atomic_block:
-        return nullcontext()
-    return transaction.atomic()
-
-
-def _insert_moving_balance(
-    entry: CreditLedgerEntry, audit: AuditEntry, balance_field: str
-) -> int | None:
-    """Move the cached balance and insert the ledger and audit rows; the new balance.
-
-    None, with nothing written, when the entry's idempotency key is already in
-    the ledger or the balance would go below zero. On PostgreSQL it is one
-    prepared statement (an UPDATE ... RETURNING feeding the two INSERTs), so
-    the reseller's row lock is held for one round trip and the commit.
-    Elsewhere (SQLite, where writers are serialized anyway) the same writes go
-    one by one through the ORM.
-    """
-    if connection.vendor == "postgresql":
-        return _insert_moving_balance_in_one_statement(entry, audit, balance_field)
-    return _insert_moving_balance_by_orm(entry, audit, balance_field)
-
-
-def _insert_moving_balance_by_orm(
-    entry: CreditLedgerEntry, audit: AuditEntry, balance_field: str
-) -> int | None:
-    """The writes of _one_statement_sql, one by one; inside the caller's transaction."""
-    used = CreditLedgerEntry.objects.filter(
-        reseller_id=entry.reseller_id, idempotency_key=entry.idempotency_key
+    entry = CreditLedgerEntry(
+        reseller_id=reseller.pk,
+        livemode=livemode,
+        kind=kind,
+        delta=delta,
+        idempotency_key=idempotency_key,
+        reference=reference,
+        reason=reason,
+        price_amount=price_amount,
+        price_currency=price_currency,
+        subscriber=subscriber,
+        account=account,
+        reverses=reverses,
+        **actor.row_fields(),
+        created_at=now or timezone.now(),
     )
-    if used.exists():
-        return None
-    balance = F(balance_field)
-    if not Reseller.objects.filter(pk=entry.reseller_id, **{f"{balance_field}__gte": -entry.delta}
-                                   ).update(**{balance_field: balance + entry.delta}):
-        return None
-    entry.balance_after = Reseller.objects.values_list(balance_field, flat=True).get(
-        pk=entry.reseller_id)
-    entry.save()
-    audit.object_id = str(entry.pk)
-    audit.before = {"balance": entry.balance_after - entry.delta, "livemode": entry.livemode}
-    audit.after = {"balance": entry.balance_after, "delta": entry.delta,
-                   "reference": entry.reference, "reason": entry.reason}
-    audit.save()
-    return entry.balance_after
-
-
-def _insertable(model: type[Any], skip: tuple[str, ...]) -> list[Any]:
-    return [f for f in model._meta.concrete_fields if not f.primary_key and f.name not in skip]
-
-
-ENTRY_FIELDS = _insertable(CreditLedgerEntry, ("balance_after",))
-AUDIT_FIELDS = _insertable(AuditEntry, ("object_id", "before", "after"))
-
-
-# Hand-written because bench/credits.py measured it (fe0c67a: planning the three-part CTE
-# cost more than running it, so it is prepared on the server). tests/credits/
-# test_one_statement.py proves it writes what _insert_moving_balance_by_orm writes.
-@cache
-def _one_statement_sql(balance_field: str) -> str:
-    """The balance move, the ledger row and the audit row as one statement (built once).
-
-    The UPDATE matches no row, and so nothing is inserted, when the balance
-    would go below zero or the idempotency key is already in the ledger. Two
-    writers racing with one key: the second waits for the row lock, then its
-    INSERT fails on the unique constraint and the statement leaves nothing.
-    Parameters are bound on the server, so each carries its column's type.
-    """
-    reseller = Reseller._meta.db_table
-    ledger = CreditLedgerEntry._meta.db_table
-
-    def columns(fields: list[Any]) -> str:
-        return ", ".join(f'"{f.column}"' for f in fields)
-
-    def values(fields: list[Any]) -> str:
-        return ", ".join(f"%s::{f.cast_db_type(connection)}" for f in fields)
-
-    return f"""
-        WITH moved AS (
-            UPDATE "{reseller}" SET "{balance_field}" = "{balance_field}" + %s::bigint
-            WHERE "id" = %s::bigint AND "{balance_field}" + %s::bigint >= 0
-              AND NOT EXISTS (SELECT 1 FROM "{ledger}"
-                              WHERE "reseller_id" = %s::bigint AND "idempotency_key" = %s::text)
-            RETURNING "{balance_field}" AS balance
-        ), entry AS (
-            INSERT INTO "{ledger}" ({columns(ENTRY_FIELDS)}, "balance_after")
-            SELECT {values(ENTRY_FIELDS)}, moved.balance FROM moved
-            RETURNING "id", "balance_after"
-        ), audit AS (
-            INSERT INTO "{AuditEntry._meta.db_table}" ({columns(AUDIT_FIELDS)},
-                                                       "object_id", "before", "after")
-            SELECT {values(AUDIT_FIELDS)}, entry.id::text,
-                   jsonb_build_object('balance', entry.balance_after - %s::bigint,
-                                      'livemode', %s::boolean),
-                   jsonb_build_object('balance', entry.balance_after, 'delta', %s::bigint,
-                                      'reference', %s::text, 'reason', %s::text)
-            FROM entry
-            RETURNING "id"
-        )
-        SELECT entry.id, entry.balance_after, (SELECT id FROM audit) FROM entry
-    """  # noqa: S608 (identifiers come from the models, values are parameters)
-
-
-def _insert_moving_balance_in_one_statement(
-    entry: CreditLedgerEntry, audit: AuditEntry, balance_field: str
-) -> int | None:
-    params = [
-        entry.delta, entry.reseller_id, entry.delta, entry.reseller_id, entry.idempotency_key,
-        *(f.get_db_prep_save(getattr(entry, f.attname), connection) for f in ENTRY_FIELDS),
-        *(f.get_db_prep_save(getattr(audit, f.attname), connection) for f in AUDIT_FIELDS),
-        entry.delta, entry.livemode, entry.delta, entry.reference, entry.reason,
-    ]
-    rows = execute_prepared(_one_statement_sql(balance_field), params)
-    if not rows:
-        return None
-    entry.pk, entry.balance_after, audit.pk = rows[0]
-    entry._state.adding = False
-    entry._state.db = connection.alias
-    return int(entry.balance_after)
+    audit = AuditEntry(
+        created_at=entry.created_at,
+        reseller_id=reseller.pk,
+        **actor.row_fields(),
+        action=f"credits.{kind}",
+        object_type=CreditLedgerEntry._meta.label_lower,
+        ip=actor.ip,
+    )
+    written, created = CREDIT_LEDGER.write(
+        entry, audit, balance_field=balance_field,
+        short=lambda: _insufficient(reseller.pk, balance_field, delta))
+    if created:
+        setattr(reseller, balance_field, written.balance_after)
+    return written, created
 
 
 def _insufficient(reseller_id: int, balance_field: str, delta: int) -> InsufficientCredits:

@@ -102,6 +102,11 @@ AUDIT_ACTIONS = {
     "credits.refund": pgettext_lazy("audit action", "Credits refunded"),
     "credits.adjustment": pgettext_lazy("audit action", "Credits adjusted"),
     "credits.reversal": pgettext_lazy("audit action", "Credit movement reversed"),
+    "wallet.top_up": pgettext_lazy("audit action", "Wallet topped up"),
+    "wallet.renewal_charge": pgettext_lazy("audit action", "Renewal paid from the wallet"),
+    "wallet.refund": pgettext_lazy("audit action", "Refund to the wallet"),
+    "wallet.adjustment": pgettext_lazy("audit action", "Wallet adjusted"),
+    "wallet.reversal": pgettext_lazy("audit action", "Wallet movement reversed"),
     "payment.record": pgettext_lazy("audit action", "Payment recorded"),
     "payment.unapplied": pgettext_lazy("audit action", "Payment collected but not applied"),
     "subscriber.create": pgettext_lazy("audit action", "Subscriber created"),
@@ -149,6 +154,7 @@ AUDIT_OBJECTS = {
     "subscriptions.subscriptionsettings": pgettext_lazy("audit object", "Subscription settings"),
     "credits.creditledgerentry": pgettext_lazy("audit object", "Credit movement"),
     "payments.externalpayment": pgettext_lazy("audit object", "Payment"),
+    "payments.walletentry": pgettext_lazy("audit object", "Wallet movement"),
     "crm.note": pgettext_lazy("audit object", "Note"),
     "crm.supportinteraction": pgettext_lazy("audit object", "Interaction"),
     "crm.accountfollowup": pgettext_lazy("audit object", "Follow-up"),
@@ -179,7 +185,7 @@ def audit_object_label(object_type: str) -> str:
 # The audit filter's action list, grouped by what the codes start with.
 AUDIT_GROUPS = [
     (pgettext_lazy("audit group", "Accounts"), ("account.",)),
-    (pgettext_lazy("audit group", "Credits and payments"), ("credits.", "payment.")),
+    (pgettext_lazy("audit group", "Credits and payments"), ("credits.", "payment.", "wallet.")),
     (pgettext_lazy("audit group", "Subscribers and CRM"), ("subscriber.", "crm.")),
     (pgettext_lazy("audit group", "Plans"), ("plan.",)),
     (pgettext_lazy("audit group", "Settings and staff"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from django.core import signing
 from django.db.models import Case, QuerySet, Value, When
@@ -14,7 +15,18 @@ from apps.accounts.permissions import Perm, authorize
 from apps.core.actors import Actor
 from apps.core.errors import NotFound
 
-from .models import CardStatus, ExternalPayment, Payment, PaymentMethod, PaymentState
+from .models import (
+    CardStatus,
+    ExternalPayment,
+    Payment,
+    PaymentMethod,
+    PaymentState,
+    Wallet,
+    WalletEntry,
+)
+
+if TYPE_CHECKING:
+    from apps.subscriptions.models import Subscriber
 
 # The salt of the subscriber's signed payment links (apps.payments.charges makes them).
 PAY_LINK_SALT = "payments.pay-link"
@@ -89,3 +101,21 @@ def saved_cards(reseller: Reseller, subscriber_id: int, *, actor: Actor) -> Quer
     authorize(actor, reseller, Perm.PAYMENTS_VIEW)
     return PaymentMethod.objects.filter(reseller=reseller, subscriber_id=subscriber_id).exclude(
         status=CardStatus.DETACHED)
+
+
+def wallet_balances(reseller: Reseller, subscriber: Subscriber) -> list[Wallet]:
+    """The subscriber's wallets, one per currency it ever held (zero balances too), by currency.
+
+    Empty for a subscriber of another reseller.
+    """
+    return list(Wallet.objects.filter(reseller=reseller, subscriber=subscriber)
+                .order_by("currency"))
+
+
+def wallet_entries(reseller: Reseller, subscriber: Subscriber, *,
+                   currency: str | None = None) -> QuerySet[WalletEntry]:
+    """The subscriber's wallet movements, newest first; one currency's when given."""
+    rows = WalletEntry.objects.filter(reseller=reseller, subscriber=subscriber)
+    if currency is not None:
+        rows = rows.filter(currency=currency)
+    return rows.order_by("-created_at", "-id")

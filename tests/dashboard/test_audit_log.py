@@ -24,6 +24,7 @@ from apps.crm.services import note_add
 from apps.dashboard.labels import AUDIT_ACTIONS, AUDIT_OBJECTS, audit_action_choices
 from apps.dashboard.services import security_set_require_2fa
 from apps.notifications.services import notification_template_save
+from apps.payments.models import WalletEntryKind
 from apps.subscriptions.services import plan_create
 from tests.conftest import SYSTEM
 from tests.factories import MembershipFactory, SubscriberFactory, UserFactory
@@ -52,6 +53,7 @@ def written_action_codes() -> set[str]:
             account_actions |= set(re.findall(r'\baction="([a-z_]+)"', text))
     codes |= {f"account.{action}" for action in account_actions}
     codes |= {f"credits.{kind}" for kind in EntryKind.values}  # `credits.{kind}`
+    codes |= {f"wallet.{kind}" for kind in WalletEntryKind.values}  # `wallet.{kind}`
     return codes
 
 
