@@ -59,6 +59,7 @@ _SUPPORT = {
     Perm.SUBSCRIBER_MANAGE,
     Perm.ACCOUNT_RESET_PASSWORD,
     Perm.CRM_MANAGE,
+    Perm.PAYMENTS_VIEW,
 }
 
 MATRIX: dict[Role, frozenset[Perm]] = {
