@@ -68,9 +68,10 @@ def payments_context(ctx: Context, subscriber: Subscriber, accounts: list[Servic
     rows = []
     for payment in payments:
         form = None
-        if may_refund and payment.state in PAID and payment.refundable > 0:
-            form = (bound["refund_form"] if bound.get("refund_payment") == payment.pk
-                    else refund_form(payment))
+        if bound.get("refund_payment") == payment.pk:
+            form = bound["refund_form"]  # with the refusal, even if nothing is left now
+        elif may_refund and payment.state in PAID and payment.refundable > 0:
+            form = refund_form(payment)
         rows.append({"payment": payment, "refunds": refunds.get(payment.pk, []),
                      "attention": payment.state in ATTENTION, "refund_form": form})
     return {

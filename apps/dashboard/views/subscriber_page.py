@@ -238,8 +238,8 @@ def _payment_error(error: DomainError, *, currency: str = "", left: int | None =
 
 def _paid_at(day: dt.date | None, zone: dt.tzinfo) -> dt.datetime | None:
     """The day the money arrived, at the start of that day in the reseller's zone; today
-    is now (the service's default), so a payment of today is never in the future."""
-    if day is None or day >= timezone.localdate(timezone=zone):
+    is now (the service's default), and a later day is refused by the service."""
+    if day is None or day == timezone.localdate(timezone=zone):
         return None
     return dt.datetime.combine(day, dt.time(), tzinfo=zone)
 
