@@ -58,7 +58,8 @@ def _validate_key(idempotency_key: object) -> str:
     return idempotency_key
 
 
-# The credit ledger: the reseller row holds both modes' balances (one column each).
+# The credit ledger: the reseller row holds both modes' balances (one column each). Its
+# movement is apps.core.ledger's one hand-written statement, which bench/credits.py asked for.
 CREDIT_LEDGER = Ledger(
     holder=Reseller,
     holder_key="reseller_id",
