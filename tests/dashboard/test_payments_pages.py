@@ -48,6 +48,12 @@ def page(client, subscriber: Subscriber) -> str:
     return response.content.decode()
 
 
+def block(pattern: str, html: str) -> str:
+    found = re.search(pattern, html, re.S)
+    assert found is not None, pattern
+    return found.group(0)
+
+
 def section(html: str) -> str:
     found = re.search(r'<section class="card" id="payments">.*?</section>', html, re.S)
     assert found is not None, "no Payments section"
@@ -413,7 +419,7 @@ def test_renewal_period_in_plan_periods_and_source_are_set_as_an_account_event(w
     account = make_account(world.reseller, quarterly, world.subscriber)
     client = signed_in(world.reseller, "billing")
     html = page(client, world.subscriber)
-    card_html = re.search(rf'id="account-{account.pk}">.*?</article>', html, re.S).group(0)
+    card_html = block(rf'id="account-{account.pk}">.*?</article>', html)
     assert 'data-testid="account-currency">EUR<' in card_html
     assert "Renews for (periods of 3 months)" in card_html
     for source in ("complimentary", "external", "wallet", "card"):
@@ -426,7 +432,7 @@ def test_renewal_period_in_plan_periods_and_source_are_set_as_an_account_event(w
     event = AccountEvent.objects.filter(account=account, action="set_renewal").get()
     assert event.data["renewal_period_months"] == 6
     html = page(client, world.subscriber)
-    card_html = re.search(rf'id="account-{account.pk}">.*?</article>', html, re.S).group(0)
+    card_html = block(rf'id="account-{account.pk}">.*?</article>', html)
     assert 'data-testid="renewal-period">6 months<' in card_html
     assert "Paid from the subscriber&#x27;s wallet" in card_html
     assert f'id="rp-{account.pk}" name="renewal_periods" min="1" max="40" value="2"' in card_html
@@ -474,8 +480,7 @@ def test_billing_tab_lists_trouble_first_and_filters(priced, signed_in):
     assert listed(client, date_from=(today - dt.timedelta(days=6)).isoformat(),
                   date_to=(today - dt.timedelta(days=2)).isoformat()) == [unknown.pk]
     html = client.get(reverse("dashboard:payments")).content.decode()
-    row = re.search(rf'data-testid="payment-row" data-id="{old_failed.pk}".*?</tr>', html,
-                    re.S).group(0)
+    row = block(rf'data-testid="payment-row" data-id="{old_failed.pk}".*?</tr>', html)
     assert reverse("dashboard:subscriber", args=[world.subscriber.pk]) in row
     assert 'class="attention"' in row and "Failed" in row
     assert f"{world.subscriber.name}" in unescape(row)
