@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import secrets
 from typing import Any
 
 from django import forms
@@ -18,8 +19,10 @@ from apps.core.currencies import MINOR_UNITS
 from apps.core.errors import DomainError
 from apps.credits.models import EntryKind
 from apps.crm.models import Channel
+from apps.payments.models import PaymentSource, PaymentState
+from apps.subscriptions.services.settings import renewal_sources
 
-from .fields import MoneyField
+from .fields import MoneyField, MoneyFormMixin
 
 
 def translated(choices: list[tuple[str, str]]) -> list[tuple[str, Any]]:
@@ -247,6 +250,28 @@ class LedgerFilterForm(forms.Form):
                               widget=forms.DateInput(attrs={"type": "date"}))
 
 
+class PaymentFilterForm(forms.Form):
+    """The billing tab's payments: which mode, state and source, and a range of days."""
+
+    mode = forms.ChoiceField(label=_("Mode"), required=False,
+                             choices=[("live", _("Live")), ("test", _("Test"))])
+    state = forms.ChoiceField(label=_("State"), required=False,
+                              choices=[("", _("All")), *translated(PaymentState.choices)])
+    source = forms.ChoiceField(label=_("Paid by"), required=False,
+                               choices=[("", _("All")), *translated(PaymentSource.choices)])
+    date_from = forms.DateField(label=_("From"), required=False,
+                                widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(label=_("To"), required=False,
+                              widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        start, end = data.get("date_from"), data.get("date_to")
+        if start and end and start > end:
+            self.add_error("date_to", _("The end date is before the start date."))
+        return data
+
+
 class AuditFilterForm(forms.Form):
     """Who, what and when for the audit trail; the actor choices are the reseller's own."""
 
@@ -416,14 +441,96 @@ def renewal_source_summaries() -> dict[str, Any]:
     return {
         "complimentary": _("Renewed on my credits, automatically"),
         "external": _("Renewed by my billing system, through the API"),
+        "wallet": _("Paid from the subscriber's wallet"),
+        "card": _("Paid from the wallet, else charged to the subscriber's saved card"),
     }
 
 
+RENEWAL_SOURCE_CHOICES = {
+    "complimentary": _("On my credits, automatically (complimentary)"),
+    "external": _("By my billing system, through the API (external)"),
+    "wallet": _("From the subscriber's wallet (wallet)"),
+    "card": _("Wallet first, else the saved card (card)"),
+}
+
+
 def renewal_source_choices() -> list[tuple[str, Any]]:
-    return [
-        ("complimentary", _("On my credits, automatically (complimentary)")),
-        ("external", _("By my billing system, through the API (external)")),
-    ]
+    """Every source an account may renew from (a collector each), the built-in ones first;
+    a collector added in settings reads as its name."""
+    names = renewal_sources()
+    ordered = [n for n in RENEWAL_SOURCE_CHOICES if n in names] + [
+        n for n in names if n not in RENEWAL_SOURCE_CHOICES]
+    return [(n, RENEWAL_SOURCE_CHOICES.get(n, n)) for n in ordered]
+
+
+class RenewalSettingsForm(forms.Form):
+    """Auto-renewal's period, in whole periods of the account's plan, and its source."""
+
+    renewal_periods = forms.IntegerField(label=_("Renews for (plan periods)"), min_value=1,
+                                         max_value=120, required=False)
+    # Offered from renewal_source_choices(); the service says which names exist.
+    renewal_source = forms.CharField(label=_("How it renews"), max_length=30, required=False)
+
+
+def new_form_key() -> str:
+    """The idempotency key a payment form carries from the moment it is shown: submitting
+    the same form twice records once."""
+    return secrets.token_urlsafe(18)
+
+
+class RecordPaymentForm(MoneyFormMixin, forms.Form):
+    """Cash or a bank transfer taken by hand: into the wallet, or renewing an account now."""
+
+    amount = MoneyField(label=_("Amount"), currency_field="currency")
+    currency = forms.ChoiceField(label=_("Currency"), choices=[])
+    source = forms.ChoiceField(label=_("Paid by"), choices=[
+        ("cash", pgettext_lazy("choice", "Cash")),
+        ("bank_transfer", pgettext_lazy("choice", "Bank transfer"))])
+    reference = forms.CharField(label=_("Reference (receipt or transfer number)"),
+                                max_length=200)
+    paid_at = forms.DateField(label=_("Paid on"), required=False,
+                              widget=forms.DateInput(attrs={"type": "date"}))
+    account = forms.TypedChoiceField(label=_("Renew an account now (optional)"), coerce=int,
+                                     required=False, empty_value=None)
+    months = forms.IntegerField(label=_("Renew for (months)"), min_value=1, max_value=120,
+                                required=False)
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=100)
+
+    def __init__(self, *args: Any, currencies: list[str], accounts: list[tuple[int, str]],
+                 **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["currency"].choices = [(c, c) for c in currencies]  # type: ignore[attr-defined]
+        self.fields["account"].choices = [  # type: ignore[attr-defined]
+            ("", _("No: the money goes into the wallet")), *accounts]
+        if not self.is_bound:
+            self.initial.setdefault("idempotency_key", new_form_key())
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("account") and not data.get("months") and "months" not in self.errors:
+            self.add_error("months", _("Give the months to renew, or choose no account."))
+        return data
+
+
+class RefundForm(forms.Form):
+    """Part or all of what is left of one payment, to the card or the wallet."""
+
+    destination = forms.ChoiceField(label=_("Refund to"), choices=[])
+    reason = forms.CharField(label=_("Reason"), max_length=500, required=False)
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=100)
+
+    def __init__(self, *args: Any, currency: str, destinations: list[str],
+                 **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # In the payment's own currency: "9,50" is read as that currency's minor units.
+        self.fields["amount"] = MoneyField(label=_("Amount to refund"), currency=currency)
+        self.order_fields(["amount", "destination", "reason", "idempotency_key"])
+        labels = {"card": pgettext_lazy("choice", "To the card"),
+                  "wallet": pgettext_lazy("choice", "To the wallet")}
+        self.fields["destination"].choices = [  # type: ignore[attr-defined]
+            (d, labels[d]) for d in destinations]
+        if not self.is_bound:
+            self.initial.setdefault("idempotency_key", new_form_key())
 
 
 class ApiKeyForm(forms.Form):

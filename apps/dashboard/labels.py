@@ -73,6 +73,34 @@ LABELS = [
     pgettext_lazy("choice", "Live"),
     pgettext_lazy("choice", "Test"),
     pgettext_lazy("choice", "Succeeded"),
+    # apps.subscriptions: the account event of account_set_renewal.
+    pgettext_lazy("choice", "Renewal period or source changed"),
+]
+
+# apps.payments: payment states, sources and purposes, card statuses, wallet entry kinds,
+# refund destinations and states ("Failed", "Succeeded", "Renewal", "Adjustment",
+# "Reversal" are above). Listed once each, as the `label` filter translates them.
+PAYMENT_LABELS = [
+    pgettext_lazy("choice", "Processing"),
+    pgettext_lazy("choice", "Needs authentication"),
+    pgettext_lazy("choice", "Unknown"),
+    pgettext_lazy("choice", "Partially refunded"),
+    pgettext_lazy("choice", "Refunded"),
+    pgettext_lazy("choice", "Disputed"),
+    pgettext_lazy("choice", "Card"),
+    pgettext_lazy("choice", "Wallet"),
+    pgettext_lazy("choice", "Cash"),
+    pgettext_lazy("choice", "Bank transfer"),
+    pgettext_lazy("choice", "Billing system"),
+    pgettext_lazy("choice", "Wallet top-up"),
+    pgettext_lazy("choice", "Enabled"),
+    pgettext_lazy("choice", "Disabled"),
+    pgettext_lazy("choice", "Removed"),
+    pgettext_lazy("choice", "Top-up"),
+    pgettext_lazy("choice", "Renewal charge"),
+    pgettext_lazy("choice", "Refund to wallet"),
+    pgettext_lazy("choice", "To the card"),
+    pgettext_lazy("choice", "To the wallet"),
 ]
 
 # The audit trail's action codes (apps.audit rows' `action`), as people read them.
@@ -108,6 +136,9 @@ AUDIT_ACTIONS = {
     "wallet.adjustment": pgettext_lazy("audit action", "Wallet adjusted"),
     "wallet.reversal": pgettext_lazy("audit action", "Wallet movement reversed"),
     "payment.record": pgettext_lazy("audit action", "Payment recorded"),
+    "payment.top_up": pgettext_lazy("audit action", "Wallet top-up recorded"),
+    "payment.refund": pgettext_lazy("audit action", "Payment refunded"),
+    "payment.disputed": pgettext_lazy("audit action", "Payment disputed at the bank"),
     "payment.unapplied": pgettext_lazy("audit action", "Payment collected but not applied"),
     "payment.card_saved": pgettext_lazy("audit action", "Card saved"),
     "payment.card_removed": pgettext_lazy("audit action", "Card removed"),
@@ -159,6 +190,7 @@ AUDIT_OBJECTS = {
     "subscriptions.subscriptionsettings": pgettext_lazy("audit object", "Subscription settings"),
     "credits.creditledgerentry": pgettext_lazy("audit object", "Credit movement"),
     "payments.externalpayment": pgettext_lazy("audit object", "Payment"),
+    "payments.payment": pgettext_lazy("audit object", "Payment"),
     "payments.walletentry": pgettext_lazy("audit object", "Wallet movement"),
     "payments.stripekeys": pgettext_lazy("audit object", "Stripe keys"),
     "crm.note": pgettext_lazy("audit object", "Note"),

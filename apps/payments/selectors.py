@@ -14,6 +14,7 @@ from apps.accounts.models import Reseller
 from apps.accounts.permissions import Perm, authorize
 from apps.core.actors import Actor
 from apps.core.errors import NotFound
+from apps.subscriptions.models import PlanPrice
 
 from .models import (
     CardStatus,
@@ -21,6 +22,7 @@ from .models import (
     Payment,
     PaymentMethod,
     PaymentState,
+    Refund,
     StripeKeys,
     Wallet,
     WalletEntry,
@@ -98,10 +100,34 @@ def payment_from_link(token: str) -> Payment | None:
             .select_related("reseller", "subscriber", "account", "payment_method").first())
 
 
-def saved_cards(reseller: Reseller, subscriber_id: int, *, actor: Actor) -> QuerySet[PaymentMethod]:
+def saved_cards(reseller: Reseller, subscriber_id: int, *, actor: Actor,
+                include_removed: bool = False) -> QuerySet[PaymentMethod]:
+    """The subscriber's cards, the default first; removed ones too when asked (the
+    dashboard shows them with the reason, the collectors never use them)."""
     authorize(actor, reseller, Perm.PAYMENTS_VIEW)
-    return PaymentMethod.objects.filter(reseller=reseller, subscriber_id=subscriber_id).exclude(
-        status=CardStatus.DETACHED)
+    rows = PaymentMethod.objects.filter(reseller=reseller, subscriber_id=subscriber_id)
+    if not include_removed:
+        rows = rows.exclude(status=CardStatus.DETACHED)
+    return rows
+
+
+def refunds_by_payment(reseller: Reseller, payment_ids: Iterable[int], *,
+                       actor: Actor) -> dict[int, list[Refund]]:
+    """The refunds of these payments (the reseller's only), newest first, by payment id."""
+    authorize(actor, reseller, Perm.PAYMENTS_VIEW)
+    found: dict[int, list[Refund]] = {}
+    for refund in Refund.objects.filter(reseller=reseller, payment_id__in=list(payment_ids)
+                                        ).order_by("-created_at", "-id"):
+        found.setdefault(refund.payment_id, []).append(refund)
+    return found
+
+
+def offered_currencies(reseller: Reseller) -> list[str]:
+    """The currencies the reseller takes money in: its base currency, then every currency
+    one of its plans is priced in."""
+    priced = set(PlanPrice.objects.filter(plan__reseller=reseller)
+                 .values_list("currency", flat=True).distinct())
+    return [reseller.base_currency, *sorted(priced - {reseller.base_currency})]
 
 
 def wallet_balances(reseller: Reseller, subscriber: Subscriber) -> list[Wallet]:

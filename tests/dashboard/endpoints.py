@@ -105,9 +105,16 @@ ENDPOINTS = [
     Endpoint("account_subscriber_search", Perm.ACCOUNT_CREATE, data=(("q", "an"),)),
     Endpoint("activate", Perm.ACCOUNT_CREATE, "post", "account"),
     Endpoint("auto_renew", Perm.ACCOUNT_AUTO_RENEW, "post", "account", (("auto_renew", "0"),)),
+    Endpoint("payments", Perm.PAYMENTS_VIEW),
+    Endpoint("payment_record", Perm.PAYMENT_RECORD, "post", "subscriber",
+             (("record-amount", "5.00"), ("record-currency", "EUR"), ("record-source", "cash"),
+              ("record-reference", "R-1"), ("record-idempotency_key", "matrix"))),
+    Endpoint("payment_refund", Perm.PAYMENT_REFUND, "post", "payment",
+             (("REFUND-amount", "1.00"), ("REFUND-destination", "wallet"),
+              ("REFUND-idempotency_key", "matrix"))),
 ]
 
 OBJECT_URLS = [e for e in ENDPOINTS if e.obj in {"subscriber", "account", "plan", "note",
                                                 "interaction", "api_key", "endpoint",
-                                                "delivery", "outbox"}]
+                                                "delivery", "outbox", "payment"}]
 POSTS = [e for e in ENDPOINTS if e.method == "post"]

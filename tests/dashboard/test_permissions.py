@@ -15,6 +15,7 @@ from apps.api.models import WebhookDelivery
 from apps.api.services import api_key_create, webhook_endpoint_create
 from apps.crm.services import interaction_add, note_add
 from apps.notifications.models import OutboxMessage
+from apps.payments.charges import wallet_top_up
 from apps.subscriptions.services import account_renew
 from tests.conftest import SYSTEM, grant
 from tests.factories import MembershipFactory
@@ -45,16 +46,19 @@ def _objects(world: World, reseller_is_other: bool = False) -> dict[str, Any]:
     assert delivery is not None
     outbox = OutboxMessage.objects.filter(reseller=reseller).first()
     assert outbox is not None
+    payment = wallet_top_up(actor=SYSTEM, subscriber=subscriber, amount=5000, currency="EUR",
+                            source="cash", reference="R-0", idempotency_key="world").payment
     return {"outbox": outbox.pk, "subscriber": subscriber.pk, "account": account.pk, "plan": account.plan_id,
             "note": note.pk, "interaction": interaction.pk, "user": staff_user.pk,
             "api_key": key.pk, "endpoint": endpoint.pk, "delivery": delivery.pk,
-            "mode": "test"}
+            "mode": "test", "payment": payment.pk}
 
 
 def call(client: Client, endpoint: Endpoint, objects: dict[str, Any], world: World) -> Any:
     args = [objects[endpoint.obj]] if endpoint.obj else []
     url = reverse(f"dashboard:{endpoint.name}", args=args)
-    data = {k: (world.plan.pk if v == "PLAN" else v) for k, v in endpoint.data}
+    data = {k.replace("REFUND", f"refund-{objects.get('payment')}"): (
+        world.plan.pk if v == "PLAN" else v) for k, v in endpoint.data}
     return getattr(client, endpoint.method)(url, data)
 
 

@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 
 from apps.crm.services import device_add, follow_up_note, interaction_add, note_add
+from apps.payments.charges import payment_refund, wallet_top_up
 from apps.subscriptions.services import account_renew
 from tests.conftest import SYSTEM, grant
 from tests.factories import PlanFactory, SubscriberFactory
@@ -14,7 +15,7 @@ from .conftest import make_account
 
 pytestmark = pytest.mark.django_db
 
-PAGES = ["overview", "billing", "subscribers", "expiring", "queue", "plans", "audit"]
+PAGES = ["overview", "billing", "payments", "subscribers", "expiring", "queue", "plans", "audit"]
 
 
 def add_rows(world, n: int) -> None:
@@ -31,6 +32,13 @@ def add_rows(world, n: int) -> None:
         interaction_add(actor=SYSTEM, subscriber=world.subscriber, channel="email",
                         subject=f"s{i}", resolution="done" if i % 2 else "")
         device_add(actor=SYSTEM, subscriber=world.subscriber, device_type="TV", account=acc2)
+        paid = wallet_top_up(actor=SYSTEM, subscriber=world.subscriber, amount=500 + i,
+                             currency="EUR", source="cash", reference=f"R-{n}-{i}",
+                             idempotency_key=f"q-{n}-{i}").payment
+        payment_refund(actor=SYSTEM, payment=paid, amount=100, idempotency_key=f"q-{n}-{i}")
+        wallet_top_up(actor=SYSTEM, subscriber=subscriber, amount=700, currency="USD",
+                      source="bank_transfer", reference=f"S-{n}-{i}",
+                      idempotency_key=f"s-{n}-{i}")
 
 
 def count_queries(client, url, django_assert_max_num_queries, limit):

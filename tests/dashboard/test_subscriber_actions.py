@@ -36,7 +36,7 @@ def legends(card: str) -> list[str]:
 
 def test_each_action_is_its_own_small_form_under_its_own_heading(world, signed_in):
     card = account_card(page_of(signed_in(world.reseller, "owner"), world), world.account)
-    assert legends(card) == ["Renew", "Change plan", "How it renews", "Suspend",
+    assert legends(card) == ["Renew", "Change plan", "Auto-renewal settings", "Suspend",
                              "Password and welcome email", "Terminate"]
     # One form per action: no form carries two actions' buttons.
     for form in re.findall(r"<form .*?</form>", card, re.S):

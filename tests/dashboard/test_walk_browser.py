@@ -69,6 +69,7 @@ def _none(r: Reseller) -> dict[str, int]:
 PAGES: dict[str, Args] = {
     "overview": _none,
     "billing": _none,
+    "payments": _none,
     "subscribers": _none,
     "expiring": _none,
     "subscriber": _subscriber,

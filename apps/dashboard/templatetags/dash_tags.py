@@ -1,7 +1,7 @@
 from django import template
 from django.utils.translation import pgettext
 
-from apps.subscriptions.models import AccountStatus
+from apps.subscriptions.models import AccountStatus, ServiceAccount
 
 register = template.Library()
 
@@ -20,3 +20,11 @@ def status_label(value: object) -> str:
     except ValueError:
         return str(value or "")
     return pgettext("choice", name)
+
+
+@register.filter
+def plan_periods(account: ServiceAccount) -> int:
+    """The account's auto-renewal period in periods of the plan it renews on."""
+    plan = account.next_plan or account.plan
+    return max(1, account.renewal_period_months // plan.duration_months)
+

@@ -4,7 +4,9 @@
 - overview: the overview page
 - billing: the credit ledger and its CSV export
 - subscribers: the subscriber list, its export, bulk actions, the expiring list
-- subscriber_page: the subscriber page (CRM: contact details, notes, interactions, devices)
+- subscriber_page: the subscriber page (CRM: contact details, notes, interactions, devices;
+  recording a payment, refunding one)
+- payments: the subscriber page's Payments section and the billing tab's payment list
 - accounts: account actions and the new-account page
 - renewals: the renewal queue
 - plans: the plan list and form
@@ -61,6 +63,9 @@ from .email_backlog import (
 from .overview import (
     overview_view,
 )
+from .payments import (
+    payments_view,
+)
 from .payments_settings import (
     settings_payments_check_view,
     settings_payments_remove_view,
@@ -99,6 +104,8 @@ from .subscriber_page import (
     interaction_resolve_view,
     note_add_view,
     note_edit_view,
+    payment_record_view,
+    payment_refund_view,
     subscriber_edit_view,
     subscriber_view,
 )
@@ -133,6 +140,9 @@ __all__ = [
     "note_edit_view",
     "outbox_message_view",
     "overview_view",
+    "payment_record_view",
+    "payment_refund_view",
+    "payments_view",
     "plan_archive_view",
     "plan_edit_view",
     "plans_view",

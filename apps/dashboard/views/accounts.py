@@ -20,7 +20,7 @@ from apps.crm import services as crm
 from apps.subscriptions import selectors as subs
 from apps.subscriptions import services as subs_services
 from apps.subscriptions.models import AccountStatus, Plan, ServiceAccount, Subscriber
-from apps.subscriptions.services import account_set_renewal_source
+from apps.subscriptions.services import account_set_renewal
 
 from .. import forms
 from .. import services as dash_services
@@ -209,13 +209,22 @@ def _welcome_context(account: ServiceAccount) -> dict[str, Any]:
 @require_POST
 @dashboard_view(Perm.ACCOUNT_AUTO_RENEW)
 def renewal_source_view(request: HttpRequest, ctx: Context, account_id: int) -> HttpResponse:
+    """Auto-renewal's source and, when sent, its period in whole periods of the plan."""
     account = _account(ctx, account_id)
+    form = forms.RenewalSettingsForm(request.POST)
+    if not form.is_valid():
+        first = next(iter(form.errors.values()))[0]
+        return _action_failed(request, account, str(first))
+    data = form.cleaned_data
+    plan = account.next_plan or account.plan
+    months = (data["renewal_periods"] * plan.duration_months
+              if data["renewal_periods"] is not None else None)
     try:
-        account_set_renewal_source(actor=ctx.actor, account=account,
-                                   source=request.POST.get("renewal_source", ""))
+        account_set_renewal(actor=ctx.actor, account=account, period_months=months,
+                            source=data["renewal_source"] or None)
     except DomainError as error:
         return _action_failed(request, account, error)
-    return _action_done(request, account, _("Renewal source saved."))
+    return _action_done(request, account, _("Renewal settings saved."))
 
 
 @require_POST

@@ -48,6 +48,12 @@ from apps.notifications.services import (
     notification_settings_update,
     outbox_deliver,
 )
+from apps.payments.charges import (
+    payment_record_manual,
+    payment_refund,
+    renewal_price,
+    wallet_top_up,
+)
 from apps.payments.services import dunning_attempt_failed
 from apps.subscriptions.models import (
     AccountStatus,
@@ -183,6 +189,7 @@ class Command(BaseCommand):
                 seeded = self._accounts(reseller, plans, spec, today)
                 if spec.healthy:
                     self._notes(seeded, users[Role.SUPPORT], today)
+                    self._panel_payments(reseller, users[Role.BILLING])
                     sent_at_seed += self._deliver(reseller, mail_dir)
                 else:
                     self._failed_payments(seeded, today)
@@ -399,6 +406,28 @@ class Command(BaseCommand):
                     actor=SEED, account=account, period=account.expires_at,
                     error="Card declined: insufficient funds (demo)", now=failed_at,
                 )
+
+    def _panel_payments(self, reseller: Reseller, billing: User) -> None:
+        """Money taken by hand for the first account's subscriber: cash into the wallet, part
+        of it refunded, a bank transfer that renewed the account. Fixed keys: a second seed
+        replays them instead of paying again."""
+        account = (ServiceAccount.objects.filter(subscriber__reseller=reseller)
+                   .select_related("subscriber").order_by("pk").first())
+        if account is None:
+            return
+        actor = Actor.for_user(billing)
+        subscriber = account.subscriber
+        cash = wallet_top_up(actor=actor, subscriber=subscriber, amount=3000,
+                             currency=account.currency, source="cash", reference="CASH-0001",
+                             idempotency_key="demo-cash-1").payment
+        payment_refund(actor=actor, payment=cash, amount=500, destination="wallet",
+                       idempotency_key="demo-refund-1", reason="Charged twice (demo)")
+        if account.status in (AccountStatus.ACTIVE, AccountStatus.GRACE):
+            payment_record_manual(actor=actor, subscriber=subscriber,
+                                  amount=renewal_price(account, account.plan.duration_months)[0],
+                                  currency=account.currency, source="bank_transfer",
+                                  reference="TR-2026-0042", idempotency_key="demo-transfer-1",
+                                  account=account, months=account.plan.duration_months)
 
     # ------------------------------------------------------------ the summary
 
