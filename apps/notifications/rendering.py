@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from functools import cache, lru_cache
@@ -183,8 +184,14 @@ def default_template_exists(event: str, language: str) -> bool:
     return True
 
 
+# Any run of whitespace in a subject (line breaks too) becomes one space, except the
+# non-breaking spaces that keep an amount together (`9,99 €`).
+_SUBJECT_SPACE = re.compile(r"[^\S\u00a0\u202f]+")
+
+
 def _subject(source: str, context: dict[str, Any]) -> str:
-    return " ".join(str(_compiled(source, False).render(_text(context))).split())[:255]
+    rendered = str(_compiled(source, False).render(_text(context)))
+    return _SUBJECT_SPACE.sub(" ", rendered).strip()[:255]
 
 
 # The amounts an email shows, each made from its figure in minor units and `currency`.
