@@ -5,8 +5,11 @@ published the event, so an email exists exactly when its event committed.
 Test-mode (livemode=False) accounts never email a subscriber: their emails go
 to the reseller's own contact address, marked [TEST].
 A subscriber's email is in the subscriber's language (a test-mode one too: it shows
-what the subscriber would get); the reseller's own (waiting for credits, credit floor)
-in the reseller's.
+what the subscriber would get); the reseller's own (waiting for credits, credit floor,
+a disputed payment) in the reseller's.
+Payment events are about a subscriber, with an account or without one (a wallet
+top-up); their emails are keyed on the payload's `dedupe_key`, one per payment and
+outcome (and per refund).
 """
 
 from __future__ import annotations
@@ -16,12 +19,18 @@ from typing import Any
 
 from django.utils import timezone
 
-from apps.accounts.models import Reseller
+from apps.accounts.models import Reseller, Role, StaffMembership
 from apps.core import catalogue, crypto
 from apps.core.dates import zone_named
 from apps.core.events import DomainEvent, memoized, recall
 from apps.core.money import money_format
-from apps.subscriptions.models import AccountEvent, ServiceAccount, SubscriptionSettings
+from apps.payments.models import PaymentPurpose
+from apps.subscriptions.models import (
+    AccountEvent,
+    ServiceAccount,
+    Subscriber,
+    SubscriptionSettings,
+)
 
 from .models import Event
 from .services import outbox_enqueue
@@ -36,6 +45,15 @@ ACCOUNT_EVENTS = {
     catalogue.ACCOUNT_TERMINATED.name: Event.TERMINATED,
     catalogue.ACCOUNT_PAYMENT_FAILED.name: Event.PAYMENT_FAILED,
     catalogue.ACCOUNT_PAYMENT_RECEIVED.name: Event.PAYMENT_RECEIPT,
+}
+# Payment events and the email each one sends to the subscriber (a succeeded payment: only
+# a top-up's; a renewal's receipt is account.payment_received's).
+PAYMENT_EVENTS: dict[str, tuple[catalogue.EventType[catalogue.PaymentChanged], str]] = {
+    event_type.name: (event_type, kind) for event_type, kind in (
+        (catalogue.PAYMENT_ACTION_REQUIRED, Event.PAYMENT_ACTION_REQUIRED),
+        (catalogue.PAYMENT_SUCCEEDED, Event.TOP_UP_RECEIPT),
+        (catalogue.PAYMENT_REFUNDED, Event.REFUND_ISSUED),
+    )
 }
 PENDING_CREDITS_EVENTS = {catalogue.ACCOUNT_RENEWAL_QUEUED.name: "renewal",
                           catalogue.ACCOUNT_ACTIVATION_QUEUED.name: "activation"}
@@ -106,6 +124,13 @@ def on_domain_event(event: DomainEvent) -> None:
     elif name == catalogue.RESELLER_CREDIT_FLOOR.name:
         _credit_floor(event, catalogue.RESELLER_CREDIT_FLOOR.read(event), now)
         return
+    elif name in PAYMENT_EVENTS:
+        event_type, payment_kind = PAYMENT_EVENTS[name]
+        _payment_changed(event, event_type.read(event), payment_kind, now)
+        return
+    elif name == catalogue.PAYMENT_DISPUTED.name:
+        _payment_disputed(event, catalogue.PAYMENT_DISPUTED.read(event), now)
+        return
     else:
         kind = ACCOUNT_EVENTS.get(name)
     if kind is None or "account_id" not in payload:
@@ -124,7 +149,8 @@ def on_domain_event(event: DomainEvent) -> None:
             account.expires_at + dt.timedelta(hours=_grace_hours(reseller.pk)), zone_named(reseller.timezone)
         )
     elif kind == Event.PAYMENT_FAILED:
-        context["error"] = catalogue.ACCOUNT_PAYMENT_FAILED.read(event).error
+        failed = catalogue.ACCOUNT_PAYMENT_FAILED.read(event)
+        context.update(error=failed.error, action_url=failed.action_url)
     elif kind == Event.PAYMENT_RECEIPT:
         received = catalogue.ACCOUNT_PAYMENT_RECEIVED.read(event)
         # The figures, so that the amount is formatted in the email's language when it is
@@ -176,4 +202,93 @@ def _credit_floor(event: DomainEvent, floor: catalogue.CreditFloor, now: dt.date
             reseller=reseller, livemode=event.livemode, event=Event.CREDIT_FLOOR,
             dedupe_key=f"{Event.CREDIT_FLOOR}:{floor.crossing}:{recipient}",
             recipient=recipient, context=context, now=now,
+        )
+
+
+# ---------------------------------------------------------------- payments
+
+
+def _amounts(amount: int, currency: str) -> dict[str, Any]:
+    # The figures, formatted in the email's language when it is rendered
+    # (rendering.with_amount); `amount` as of now for the subject.
+    return {"amount_minor": amount, "currency": currency,
+            "amount": money_format(amount, currency)}
+
+
+def _about_subscriber(
+    event: DomainEvent, subscriber_id: int, account_id: int | None,
+) -> tuple[Subscriber, ServiceAccount | None, dict[str, Any]] | None:
+    """The subscriber a payment event is about, its account if it names one, and the
+    context of their emails: the account's when there is one. None when the event names
+    another reseller's subscriber (a bug, but not one to undo the payment for)."""
+    subscriber = Subscriber.objects.select_related("reseller").filter(
+        pk=subscriber_id, reseller_id=event.reseller_id).first()
+    if subscriber is None:
+        return None
+    reseller = subscriber.reseller
+    account = None
+    if account_id is not None:
+        account = _load_account(account_id)
+        if account.reseller_id != event.reseller_id:
+            return None
+    if account is not None:
+        return subscriber, account, account_email_context(account, reseller)
+    return subscriber, None, {"reseller_name": reseller.name,
+                              "reseller_email": reseller.contact_email,
+                              "subscriber_name": subscriber.name}
+
+
+def _payment_changed(event: DomainEvent, changed: catalogue.PaymentChanged, kind: str,
+                     now: dt.datetime) -> None:
+    if kind == Event.TOP_UP_RECEIPT and changed.purpose != PaymentPurpose.TOP_UP:
+        return
+    found = _about_subscriber(event, changed.subscriber_id, changed.account_id)
+    if found is None:
+        return
+    subscriber, account, context = found
+    reseller = subscriber.reseller
+    context.update(_amounts(changed.amount, changed.currency))
+    if kind == Event.PAYMENT_ACTION_REQUIRED:
+        context["action_url"] = changed.action_url
+    elif kind == Event.REFUND_ISSUED:
+        context.update(refunded_amount_minor=changed.refunded_amount,
+                       refunded_amount=money_format(changed.refunded_amount, changed.currency))
+    # A test payment's mail goes to the reseller itself, in the subscriber's language.
+    live = event.livemode and subscriber.livemode
+    outbox_enqueue(
+        reseller=reseller, livemode=event.livemode, event=kind,
+        dedupe_key=f"{kind}:{changed.dedupe_key}",
+        recipient=subscriber.email if live else reseller.contact_email, context=context,
+        account_id=account.pk if account is not None else None, language=subscriber.language,
+        now=now,
+    )
+
+
+def reseller_alert_recipients(reseller: Reseller) -> list[str]:
+    """Who hears of what needs the reseller's attention: its contact address and its
+    owners, each address once."""
+    owners = StaffMembership.objects.filter(
+        reseller=reseller, role=Role.OWNER, user__is_active=True,
+    ).order_by("pk").values_list("user__email", flat=True)
+    recipients: dict[str, str] = {}
+    for address in (reseller.contact_email, *owners):
+        if address:
+            recipients.setdefault(address.lower(), address)
+    return list(recipients.values())
+
+
+def _payment_disputed(event: DomainEvent, disputed: catalogue.PaymentDisputed,
+                      now: dt.datetime) -> None:
+    found = _about_subscriber(event, disputed.subscriber_id, disputed.account_id)
+    if found is None:
+        return
+    subscriber, account, context = found
+    reseller = subscriber.reseller
+    context.update(_amounts(disputed.amount, disputed.currency), reason=disputed.reason)
+    for recipient in reseller_alert_recipients(reseller):
+        outbox_enqueue(
+            reseller=reseller, livemode=event.livemode, event=Event.PAYMENT_DISPUTED,
+            dedupe_key=f"{Event.PAYMENT_DISPUTED}:{disputed.dedupe_key}:{recipient}",
+            recipient=recipient, context=context,
+            account_id=account.pk if account is not None else None, now=now,
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from functools import cache, lru_cache
@@ -43,6 +44,13 @@ COMMON_CONTEXT = {
     "auto_renew": "True when the account renews by itself",
     "livemode": "False for test-mode accounts",
 }
+# The payment emails are about a subscriber, maybe without an account (a wallet top-up):
+# there username, plan_name, expires_at and auto_renew are empty.
+_AMOUNT_DOCS = {
+    "amount": "the payment's amount, formatted for the email's language (€9.99, 9,99 €)",
+    "amount_minor": "the payment's amount, in minor units of the currency (999)",
+    "currency": "the ISO 4217 code of the currency (EUR)",
+}
 CONTEXT_DOCS: dict[str, dict[str, str]] = {
     Event.WELCOME: {"password": "the service password"},
     Event.RENEWAL_REMINDER: {"days_left": "whole days to the expiry day (0: today)"},
@@ -50,11 +58,26 @@ CONTEXT_DOCS: dict[str, dict[str, str]] = {
     Event.SUSPENDED: {},
     Event.REACTIVATED: {},
     Event.TERMINATED: {},
-    Event.PAYMENT_FAILED: {"error": "why the collection failed"},
-    Event.PAYMENT_RECEIPT: {
-        "amount": "the amount paid, formatted for the email's language (€9.99, 9,99 €)",
-        "amount_minor": "the amount paid, in minor units of the currency (999)",
-        "currency": "the ISO 4217 code of the currency (EUR)",
+    Event.PAYMENT_FAILED: {
+        "error": "why the collection failed",
+        "action_url": "where the subscriber replaces the card or confirms the payment "
+                      "(empty when there is nothing to do there)",
+    },
+    Event.PAYMENT_RECEIPT: {**_AMOUNT_DOCS},
+    Event.PAYMENT_ACTION_REQUIRED: {
+        **_AMOUNT_DOCS,
+        "action_url": "where the subscriber confirms the payment with the bank",
+    },
+    Event.TOP_UP_RECEIPT: {**_AMOUNT_DOCS},
+    Event.REFUND_ISSUED: {
+        **_AMOUNT_DOCS,
+        "refunded_amount": "what has been refunded of the payment so far (every refund of "
+                           "it), formatted for the email's language",
+        "refunded_amount_minor": "the same, in minor units of the currency",
+    },
+    Event.PAYMENT_DISPUTED: {
+        **_AMOUNT_DOCS,
+        "reason": "the reason the bank gives (Stripe's code: fraudulent, duplicate, ...)",
     },
     Event.CREDIT_FLOOR: {
         "balance": "the credit balance",
@@ -84,9 +107,13 @@ SAMPLE_CONTEXT: dict[str, Any] = {
     "days_left": 3,
     "grace_ends_at": _SAMPLE_TIME + dt.timedelta(hours=48),
     "error": "card declined",
+    "action_url": "https://billing.reseller.example/pay/sample/",
     "amount": "€9.99",
     "amount_minor": 999,
     "currency": "EUR",
+    "refunded_amount": "€4.00",
+    "refunded_amount_minor": 400,
+    "reason": "fraudulent",
     "balance": 4,
     "floor": 10,
     "needed_7_days": 6,
@@ -157,20 +184,36 @@ def default_template_exists(event: str, language: str) -> bool:
     return True
 
 
+# Any run of whitespace in a subject (line breaks too) becomes one space, except the
+# non-breaking spaces that keep an amount together (`9,99 €`).
+_SUBJECT_SPACE = re.compile(r"[^\S\u00a0\u202f]+")
+
+
 def _subject(source: str, context: dict[str, Any]) -> str:
-    return " ".join(str(_compiled(source, False).render(_text(context))).split())[:255]
+    rendered = str(_compiled(source, False).render(_text(context)))
+    return _SUBJECT_SPACE.sub(" ", rendered).strip()[:255]
+
+
+# The amounts an email shows, each made from its figure in minor units and `currency`.
+AMOUNT_FIGURES = {"amount": "amount_minor", "refunded_amount": "refunded_amount_minor"}
 
 
 def with_amount(context: dict[str, Any], *, language: str | None = None) -> dict[str, Any]:
-    """The context with `amount` formatted in the active language, from its minor units.
+    """The context with `amount` (and `refunded_amount`) formatted in the active language,
+    from their minor units.
 
     The outbox keeps the figures, not the text: the email reads `9,99 €` when it
     is rendered in Spanish and `€9.99` in English, whenever it was queued.
     """
-    amount, currency = context.get("amount_minor"), context.get("currency")
-    if not isinstance(amount, int) or isinstance(amount, bool) or currency not in MINOR_UNITS:
+    currency = context.get("currency")
+    if currency not in MINOR_UNITS:
         return context
-    return {**context, "amount": money_format(amount, str(currency), language=language)}
+    formatted = {}
+    for name, figure in AMOUNT_FIGURES.items():
+        amount = context.get(figure)
+        if isinstance(amount, int) and not isinstance(amount, bool):
+            formatted[name] = money_format(amount, str(currency), language=language)
+    return {**context, **formatted} if formatted else context
 
 
 def _render(subject_src: str, text_src: str, html_src: str, context: dict[str, Any]) -> Rendered:
