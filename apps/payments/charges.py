@@ -369,6 +369,14 @@ def sync_from_intent(payment: Payment, intent: Any, *, now: dt.datetime) -> Paym
         return payment
     # requires_payment_method (declined, or the authentication failed) or canceled.
     error = getattr(intent, "last_payment_error", None)
+    if (status == "requires_payment_method"
+            and getattr(error, "code", "") == "authentication_required"):
+        # Stripe's answer to an off-session charge the bank wants confirmed: not a decline.
+        if payment.state != PaymentState.REQUIRES_ACTION:
+            _needs_action(payment, intent_id=intent_id, now=now,
+                          message=getattr(error, "message", "") or
+                          "The card needs the cardholder to authenticate.")
+        return payment
     if payment.state != PaymentState.FAILED:
         _declined(payment, payment.payment_method, intent_id=intent_id,
                   code=getattr(error, "code", "") or "card_declined",
