@@ -52,3 +52,14 @@ def language_code(value: object, *, field: str = "language") -> str:
         raise ValidationError(f"{value!r} is not a language of the panel: one of "
                               f"{', '.join(codes)}.", code="invalid_language", param=field)
     return value
+
+
+def idempotency_key(value: object, *, max_length: int = 200) -> str:
+    """An idempotency key as the ledgers and payments take it: non-blank text, bounded."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError("An idempotency key is required.",
+                              code="idempotency_key_required", param="idempotency_key")
+    if len(value) > max_length:
+        raise ValidationError(f"An idempotency key has at most {max_length} characters.",
+                              code="invalid", param="idempotency_key")
+    return value

@@ -22,6 +22,7 @@ from apps.core.currencies import validate_currency
 from apps.core.errors import InsufficientCredits, NotFound, ValidationError
 from apps.core.events import publish
 from apps.core.ledger import Ledger
+from apps.core.validation import idempotency_key as idempotency_key_valid
 from apps.core.validation import whole_number
 
 from .models import CreditLedgerEntry, EntryKind
@@ -40,22 +41,6 @@ def _validate_positive(amount: object, *, param: str = "amount") -> int:
                  message="Credits must be a positive whole number.")
     return whole_number(amount, field=param, maximum=MAX_CREDITS_PER_ENTRY, code="invalid_amount",
                         message=f"At most {MAX_CREDITS_PER_ENTRY} credits in one movement.")
-
-
-def _validate_key(idempotency_key: object) -> str:
-    if not isinstance(idempotency_key, str) or not idempotency_key.strip():
-        raise ValidationError(
-            "An idempotency key is required.",
-            code="idempotency_key_required",
-            param="idempotency_key",
-        )
-    if len(idempotency_key) > 200:
-        raise ValidationError(
-            "An idempotency key has at most 200 characters.",
-            code="invalid",
-            param="idempotency_key",
-        )
-    return idempotency_key
 
 
 # The credit ledger: the reseller row holds both modes' balances (one column each). Its
@@ -167,7 +152,7 @@ def credits_grant(
     """The provider adds credits to a reseller (a purchase), then the pending queue drains."""
     authorize_provider(actor, "credits.grant")
     amount = _validate_positive(amount)
-    idempotency_key = _validate_key(idempotency_key)
+    idempotency_key = idempotency_key_valid(idempotency_key)
     if not isinstance(reference, str) or not reference.strip():
         raise ValidationError(
             "A grant needs a reference (an order or invoice number).",
@@ -231,7 +216,7 @@ def credits_deduct(
         raise ValidationError(f"{kind!r} is not a deduction.", code="invalid", param="kind")
     authorize(actor, reseller, perm)
     amount = _validate_positive(amount)
-    idempotency_key = _validate_key(idempotency_key)
+    idempotency_key = idempotency_key_valid(idempotency_key)
     entry, _ = _write(
         reseller=reseller,
         livemode=livemode,
@@ -262,7 +247,7 @@ def credits_refund(
     """Give credits back; when `refunds` names a deduction, no more than it took."""
     authorize_provider(actor, "credits.refund")
     amount = _validate_positive(amount)
-    idempotency_key = _validate_key(idempotency_key)
+    idempotency_key = idempotency_key_valid(idempotency_key)
     if refunds is not None:
         if refunds.reseller_id != reseller.pk:
             raise NotFound("No such ledger entry.", param="refunds")
@@ -308,7 +293,7 @@ def credits_adjust(
                     message=message) == 0:
         raise ValidationError(message, code="invalid_amount", param="delta")
     _validate_positive(abs(delta), param="delta")
-    idempotency_key = _validate_key(idempotency_key)
+    idempotency_key = idempotency_key_valid(idempotency_key)
     if not isinstance(reason, str) or not reason.strip():
         raise ValidationError(
             "An adjustment needs a reason.", code="reason_required", param="reason"

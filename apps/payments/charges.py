@@ -47,7 +47,7 @@ from apps.core.errors import (
 )
 from apps.core.events import publish
 from apps.core.money import money_format
-from apps.core.validation import whole_number
+from apps.core.validation import idempotency_key as idempotency_key_valid
 from apps.subscriptions.models import (
     AccountStatus,
     DunningCase,
@@ -81,12 +81,19 @@ from .models import (
 )
 from .selectors import PAY_LINK_SALT
 from .services import collection_key, collection_unapplied, renewal_collected
-from .wallets import InsufficientWalletBalance, wallet_adjust, wallet_credit, wallet_debit
+from .wallets import (
+    MAX_MINOR_PER_ENTRY,
+    InsufficientWalletBalance,
+    validate_amount,
+    wallet_adjust,
+    wallet_credit,
+    wallet_debit,
+)
 
 logger = logging.getLogger(__name__)
 
 SYSTEM = Actor.system("payments")
-MAX_AMOUNT = 10**12
+MAX_AMOUNT = MAX_MINOR_PER_ENTRY
 # Stripe keeps an idempotency key for 24 hours: a payment older than this is looked up
 # among the customer's PaymentIntents instead of being asked for again with its key.
 REPLAY_WINDOW = dt.timedelta(hours=23)
@@ -96,12 +103,6 @@ TOP_UP_SOURCES = (PaymentSource.CASH, PaymentSource.BANK_TRANSFER, PaymentSource
 
 def _now(now: dt.datetime | None) -> dt.datetime:
     return now or timezone.now()
-
-
-def validate_amount(amount: object, *, param: str = "amount") -> int:
-    return whole_number(
-        amount, field=param, minimum=1, maximum=MAX_AMOUNT, code="invalid_amount",
-        message="The amount is a whole number of minor units of the currency, at least 1.")
 
 
 def _reference(reference: object, *, required: bool) -> str:
@@ -115,16 +116,6 @@ def _reference(reference: object, *, required: bool) -> str:
         raise ValidationError("A reference has at most 200 characters.", code="invalid",
                               param="reference")
     return text
-
-
-def _key(idempotency_key: object) -> str:
-    if not isinstance(idempotency_key, str) or not idempotency_key.strip():
-        raise ValidationError("An idempotency key is required.", code="idempotency_key_required",
-                              param="idempotency_key")
-    if len(idempotency_key) > 150:
-        raise ValidationError("An idempotency key has at most 150 characters.", code="invalid",
-                              param="idempotency_key")
-    return idempotency_key
 
 
 # ---------------------------------------------------------------- prices
@@ -694,7 +685,7 @@ def wallet_top_up(*, actor: Actor, subscriber: Subscriber, amount: int, currency
         raise ValidationError(f"A top-up by hand is {', '.join(TOP_UP_SOURCES)}.",
                               code="invalid_source", param="source")
     reference = _reference(reference, required=True)
-    purpose_key = f"top-up:{_key(idempotency_key)}"
+    purpose_key = f"top-up:{idempotency_key_valid(idempotency_key, max_length=150)}"
     paid_at = paid_at or now
     if paid_at > now + dt.timedelta(minutes=5):
         raise ValidationError("The payment date is in the future.", code="invalid",
@@ -822,7 +813,7 @@ def payment_record_manual(*, actor: Actor, subscriber: Subscriber, amount: int, 
     if not PlanPrice.objects.filter(plan=plan, currency=currency).exists():
         raise ValidationError(f"The {plan.name} plan has no price in {currency}.",
                               code="currency_not_offered", param="currency")
-    purpose_key = f"manual:{_key(idempotency_key)}"
+    purpose_key = f"manual:{idempotency_key_valid(idempotency_key, max_length=150)}"
     existing = Payment.objects.filter(reseller_id=subscriber.reseller_id,
                                       purpose_key=purpose_key).first()
     if existing is not None:
@@ -879,7 +870,7 @@ def payment_refund(*, actor: Actor, payment: Payment, amount: int, idempotency_k
     authorize(actor, payment.reseller_id, Perm.PAYMENT_REFUND)
     now = _now(now)
     amount = validate_amount(amount)
-    key = f"refund:{_key(idempotency_key)}"
+    key = f"refund:{idempotency_key_valid(idempotency_key, max_length=150)}"
     destination = _refund_destination(payment, destination)
     existing = _replayed_refund(payment, key, amount, destination)
     if existing is not None:

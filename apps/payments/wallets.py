@@ -26,6 +26,7 @@ from apps.core.actors import Actor
 from apps.core.currencies import format_minor, validate_currency
 from apps.core.errors import DomainError, NotFound, StateConflict, ValidationError
 from apps.core.ledger import Ledger
+from apps.core.validation import idempotency_key as idempotency_key_valid
 from apps.core.validation import whole_number
 
 from .models import Payment, Wallet, WalletEntry, WalletEntryKind
@@ -60,7 +61,7 @@ CREDIT_PERMS: dict[str, Perm] = {
 }
 
 
-def _validate_amount(amount: object, *, param: str = "amount") -> int:
+def validate_amount(amount: object, *, param: str = "amount") -> int:
     # One code, three messages: what is wrong with the number says how to fix it.
     whole_number(amount, field=param, minimum=None, code="invalid_amount",
                  message="An amount is a whole number of minor units (cents).")
@@ -68,16 +69,6 @@ def _validate_amount(amount: object, *, param: str = "amount") -> int:
                  message="An amount must be a positive whole number of minor units.")
     return whole_number(amount, field=param, maximum=MAX_MINOR_PER_ENTRY, code="invalid_amount",
                         message=f"At most {MAX_MINOR_PER_ENTRY} minor units in one movement.")
-
-
-def _validate_key(idempotency_key: object) -> str:
-    if not isinstance(idempotency_key, str) or not idempotency_key.strip():
-        raise ValidationError("An idempotency key is required.",
-                              code="idempotency_key_required", param="idempotency_key")
-    if len(idempotency_key) > 200:
-        raise ValidationError("An idempotency key has at most 200 characters.",
-                              code="invalid", param="idempotency_key")
-    return idempotency_key
 
 
 def _validate_reason(reason: object) -> str:
@@ -228,9 +219,9 @@ def wallet_credit(
         raise ValidationError(f"{kind!r} is not a wallet credit (top_up or refund).",
                               code="invalid", param="kind")
     _authorize(actor, subscriber.reseller_id, perm)
-    amount = _validate_amount(amount)
+    amount = validate_amount(amount)
     currency = validate_currency(currency)
-    idempotency_key = _validate_key(idempotency_key)
+    idempotency_key = idempotency_key_valid(idempotency_key)
     _check_ties(subscriber, currency, payment=payment, account=account)
     if reverses is not None:
         if kind != WalletEntryKind.REFUND:
@@ -264,9 +255,9 @@ def wallet_debit(
     Raises `insufficient_wallet_balance` and writes nothing when the balance is short.
     """
     _authorize(actor, subscriber.reseller_id, Perm.ACCOUNT_RENEW)
-    amount = _validate_amount(amount)
+    amount = validate_amount(amount)
     currency = validate_currency(currency)
-    idempotency_key = _validate_key(idempotency_key)
+    idempotency_key = idempotency_key_valid(idempotency_key)
     _check_ties(subscriber, currency, payment=payment, account=account)
     return _move(actor=actor, subscriber=subscriber, currency=currency,
                  kind=WalletEntryKind.RENEWAL_CHARGE, delta=-amount,
@@ -290,10 +281,10 @@ def wallet_adjust(
     if whole_number(delta, field="delta", minimum=None, code="invalid_amount",
                     message=message) == 0:
         raise ValidationError(message, code="invalid_amount", param="delta")
-    _validate_amount(abs(delta), param="delta")
+    validate_amount(abs(delta), param="delta")
     currency = validate_currency(currency)
     reason = _validate_reason(reason)
-    idempotency_key = _validate_key(idempotency_key)
+    idempotency_key = idempotency_key_valid(idempotency_key)
     entry, _ = _move(actor=actor, subscriber=subscriber, currency=currency,
                      kind=WalletEntryKind.ADJUSTMENT, delta=delta,
                      idempotency_key=idempotency_key, now=now, reason=reason)
@@ -316,7 +307,7 @@ def wallet_reverse(
     _authorize(actor, entry.reseller_id, Perm.PAYMENT_REFUND, param="entry")
     subscriber = entry.subscriber
     reason = _validate_reason(reason)
-    idempotency_key = _validate_key(idempotency_key)
+    idempotency_key = idempotency_key_valid(idempotency_key)
     if entry.kind == WalletEntryKind.REVERSAL:
         raise ValidationError("A reversal cannot be reversed; an adjustment corrects it.",
                               code="invalid", param="entry")
