@@ -13,6 +13,7 @@ from django.urls import reverse
 
 from apps.accounts.models import Reseller
 from apps.credits.models import CreditLedgerEntry
+from apps.payments.charges import wallet_top_up
 from apps.payments.services import payment_record
 from apps.subscriptions.models import Plan, PlanPrice, ServiceAccount
 
@@ -47,6 +48,10 @@ def provider() -> Client:
         "admin:credits_adjust",
         "admin:audit_auditentry_changelist",
         "admin:payments_externalpayment_changelist",
+        "admin:payments_payment_changelist",
+        "admin:payments_refund_changelist",
+        "admin:payments_walletentry_changelist",
+        "admin:payments_stripeevent_changelist",
         "admin:api_webhookdelivery_changelist",
         "admin:otp_totp_totpdevice_changelist",
         "admin:otp_static_staticdevice_changelist",
@@ -383,3 +388,19 @@ def test_plan_list_queries_do_not_grow_with_plans(provider: Client, db) -> None:
         other = PlanFactory.create(reseller=ResellerFactory.create())
         PlanPrice.objects.create(plan=other, currency="EUR", amount=900)
     assert page_queries() == few
+
+
+def test_payments_and_wallet_rows_show_in_the_admin_and_are_never_edited(
+        provider: Client, active_account) -> None:
+    subscriber = active_account.subscriber
+    payment = wallet_top_up(actor=SYSTEM, subscriber=subscriber, amount=1250, currency="EUR",
+                            source="cash", reference="CASH-7", idempotency_key="admin-1").payment
+    listed = provider.get(reverse("admin:payments_payment_changelist")).content.decode()
+    assert "€12.50" in listed
+    ledger = provider.get(reverse("admin:payments_walletentry_changelist")).content.decode()
+    assert "€12.50" in ledger
+    page = provider.get(reverse("admin:payments_payment_change", args=[payment.pk]))
+    assert page.status_code == 200
+    assert b'name="_save"' not in page.content
+    assert provider.post(reverse("admin:payments_payment_delete", args=[payment.pk]),
+                         {"post": "yes"}).status_code == 403
