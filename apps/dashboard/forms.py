@@ -513,7 +513,7 @@ class RecordPaymentForm(MoneyFormMixin, forms.Form):
 
 
 class RefundForm(forms.Form):
-    """Part or all of what is left of one payment, to the card or the wallet."""
+    """Part or all of what is left of one payment, where charges.refund_destinations says."""
 
     destination = forms.ChoiceField(label=_("Refund to"), choices=[])
     reason = forms.CharField(label=_("Reason"), max_length=500, required=False)
@@ -526,7 +526,8 @@ class RefundForm(forms.Form):
         self.fields["amount"] = MoneyField(label=_("Amount to refund"), currency=currency)
         self.order_fields(["amount", "destination", "reason", "idempotency_key"])
         labels = {"card": pgettext_lazy("choice", "To the card"),
-                  "wallet": pgettext_lazy("choice", "To the wallet")}
+                  "wallet": pgettext_lazy("choice", "To the wallet"),
+                  "outside": pgettext_lazy("choice", "Handed back outside the panel")}
         self.fields["destination"].choices = [  # type: ignore[attr-defined]
             (d, labels[d]) for d in destinations]
         if not self.is_bound:

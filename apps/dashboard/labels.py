@@ -105,6 +105,7 @@ PAYMENT_LABELS = [
     pgettext_lazy("choice", "Refund to wallet"),
     pgettext_lazy("choice", "To the card"),
     pgettext_lazy("choice", "To the wallet"),
+    pgettext_lazy("choice", "Outside the panel"),
 ]
 
 # The audit trail's action codes (apps.audit rows' `action`), as people read them.

@@ -889,24 +889,35 @@ def payment_refund(*, actor: Actor, payment: Payment, amount: int, idempotency_k
     return _refund_at_stripe(refund, now=now)
 
 
+def refund_destinations(payment: Payment) -> list[str]:
+    """Where a refund of this payment may go, the default first.
+
+    A card payment back to the card (or, for a renewal, into the wallet); a renewal paid
+    from the wallet into the wallet; one paid in cash or by transfer into the wallet or
+    handed back outside the panel. A top-up's money leaves the wallet again: back to the
+    card, or handed back outside the panel.
+    """
+    if payment.source == PaymentSource.WALLET:
+        return [RefundDestination.WALLET.value]
+    if payment.purpose == PaymentPurpose.TOP_UP:
+        return [RefundDestination.CARD.value if payment.source == PaymentSource.CARD
+                else RefundDestination.OUTSIDE.value]
+    if payment.source == PaymentSource.CARD:
+        return [RefundDestination.CARD.value, RefundDestination.WALLET.value]
+    return [RefundDestination.WALLET.value, RefundDestination.OUTSIDE.value]
+
+
 def _refund_destination(payment: Payment, destination: str | None) -> str:
-    card = payment.source == PaymentSource.CARD
-    top_up = payment.purpose == PaymentPurpose.TOP_UP
+    allowed = refund_destinations(payment)
     if destination is None:
-        return (RefundDestination.CARD if card
-                else RefundDestination.OUTSIDE if top_up else RefundDestination.WALLET)
+        return allowed[0]
     if destination not in RefundDestination.values:
         raise ValidationError("A refund goes to the card, to the wallet or outside the panel.",
                               code="invalid", param="destination")
-    allowed = {RefundDestination.CARD.value} if card else {RefundDestination.OUTSIDE.value}
-    if not top_up:
-        allowed.add(RefundDestination.WALLET.value)
-    if payment.source == PaymentSource.WALLET:
-        allowed = {RefundDestination.WALLET.value}
     if destination not in allowed:
-        choices = " or ".join(sorted(allowed))
-        raise ValidationError(f"This payment is refunded to {choices}, not {destination}.",
-                              code="refund_destination_invalid", param="destination")
+        raise ValidationError(
+            f"This payment is refunded {' or '.join(allowed)}, not {destination}.",
+            code="refund_destination_invalid", param="destination")
     return destination
 
 

@@ -57,6 +57,8 @@ from .services import (
 logger = logging.getLogger(__name__)
 
 DUE = Q(status__in=[AccountStatus.ACTIVE, AccountStatus.GRACE], auto_renew=True)
+# Accounts per batch of collections (each collection may wait on Stripe).
+COLLECTION_BATCH = 50
 
 
 # ---------------------------------------------------------------- auto-renewal
@@ -85,9 +87,15 @@ def step_auto_renew(run: SweepRun, reseller: Reseller, config: SubscriptionSetti
     if run.dry_run:
         run.count("renewed", candidates.count())
         return
-    for ids in id_batches(candidates, run.batch_size):
-        for account_id in ids:
-            run.attempt(account_id, partial(_collect_and_renew, run, reseller, account_id))
+    # Batches of their own size on SWEEP_WORKERS connections: a card collection waits on
+    # Stripe, and another batch's collections and renewals go on meanwhile.
+    run.each(id_batches(candidates, min(run.batch_size, COLLECTION_BATCH)),
+             partial(_collect_batch, run, reseller))
+
+
+def _collect_batch(run: SweepRun, reseller: Reseller, ids: list[int]) -> None:
+    for account_id in ids:
+        run.attempt(account_id, partial(_collect_and_renew, run, reseller, account_id))
 
 
 def _collect_and_renew(run: SweepRun, reseller: Reseller, account_id: int) -> str | None:

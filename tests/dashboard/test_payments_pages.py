@@ -67,6 +67,14 @@ def top_up(subscriber: Subscriber, amount: int, currency: str = "EUR") -> Paymen
                                  idempotency_key=f"t-{next(_keys)}").payment
 
 
+def cash_renewal(world: World, amount: int) -> Payment:
+    """A renewal paid in cash, recorded by staff: refunded into the wallet or outside."""
+    return charges.payment_record_manual(
+        actor=SYSTEM, subscriber=world.subscriber, amount=amount, currency="EUR",
+        source=PaymentSource.CASH, reference=f"C-{next(_keys)}",
+        idempotency_key=f"c-{next(_keys)}", account=world.account, months=1).payment
+
+
 def card_row(world: World, *, state: str, amount: int = 900, error: str = "",
              card: PaymentMethod | None = None, subscriber: Subscriber | None = None,
              account: ServiceAccount | None = None, when: dt.datetime | None = None,
@@ -137,14 +145,15 @@ def test_wallets_history_cards_payments_and_refunds_are_shown(priced, signed_in)
 
     balances = re.findall(r'data-testid="wallet-balance" data-currency="(\w+)"><strong>([^<]+)<',
                           html)
-    assert [(c, unescape(v)) for c, v in balances] == [("EUR", eur(5200)),
+    # The refund of a top-up takes it out of the wallet again.
+    assert [(c, unescape(v)) for c, v in balances] == [("EUR", eur(4800)),
                                                        ("USD", money_format(1250, "USD"))]
     entries = re.findall(r'data-testid="wallet-entry" data-kind="(\w+)"><td>[^<]*</td>'
                          r"<td>([^<]+)</td><td>[^<]*</td><td[^>]*>([^<]+)</td>", html)
     # Newest first, each with the balance after it and the kind in words.
     assert [(k, label.strip(), unescape(after)) for k, label, after in entries] == [
         ("top_up", "Top-up", money_format(1250, "USD")),
-        ("refund", "Refund to wallet", eur(5200)),
+        ("adjustment", "Adjustment", eur(4800)),
         ("top_up", "Top-up", eur(5000)),
     ]
     cards = re.findall(r'data-testid="card" data-status="(\w+)">(.*?)</li>', html, re.S)
@@ -168,7 +177,7 @@ def test_wallets_history_cards_payments_and_refunds_are_shown(priced, signed_in)
         assert f">{label}<" in html or f">{label} " in html or f"{label}" in html, label
     refunds = re.findall(rf'data-testid="refund" data-payment="{first.pk}".*?</tr>', html, re.S)
     assert len(refunds) == 1
-    assert eur(200) in unescape(refunds[0]) and "To the wallet" in refunds[0]
+    assert eur(200) in unescape(refunds[0]) and "Outside the panel" in refunds[0]
     assert "double charge" in refunds[0]
     # A viewer sees all of it and none of the forms.
     assert 'data-testid="record-form"' not in html and 'data-testid="refund-form"' not in html
@@ -203,7 +212,7 @@ def test_the_section_reads_in_spanish(priced, signed_in):
 ])
 def test_role_matrix_of_the_payments_section(priced, signed_in, role, sees, records, refunds):
     world = priced
-    paid = top_up(world.subscriber, 5000)
+    paid = cash_renewal(world, 5000)
     client = signed_in(world.reseller, role)
     html = page(client, world.subscriber)
     assert ('id="payments"' in html) is sees
@@ -338,7 +347,7 @@ def test_bad_input_is_said_beside_its_field_and_nothing_is_written(priced, signe
 
 def test_refund_defaults_to_what_is_left_and_a_double_submit_refunds_once(priced, signed_in):
     world = priced
-    paid = top_up(world.subscriber, 5000)
+    paid = cash_renewal(world, 5000)
     charges.payment_refund(actor=SYSTEM, payment=paid, amount=1000, idempotency_key="rf-0")
     client = signed_in(world.reseller, "billing")
     html = page(client, world.subscriber)
@@ -360,13 +369,13 @@ def test_refund_defaults_to_what_is_left_and_a_double_submit_refunds_once(priced
     assert paid.refunded_amount == 2500
     assert f"Refund of {eur(1500)} made." in unescape(first.content.decode())
     assert "already made; nothing was refunded again" in second.content.decode()
-    # 50.00 in, 10.00 and 15.00 (once) back into the wallet.
-    assert Wallet.objects.get(subscriber=world.subscriber).balance == 7500
+    # 10.00 and 15.00 (once) of the 50.00 paid in cash, back into the wallet.
+    assert Wallet.objects.get(subscriber=world.subscriber).balance == 2500
 
 
 def test_a_refund_over_what_is_left_is_refused_beside_the_amount(priced, signed_in):
     world = priced
-    paid = top_up(world.subscriber, 5000)
+    paid = cash_renewal(world, 5000)
     client = signed_in(world.reseller, "billing")
     response = client.post(reverse("dashboard:payment_refund", args=[paid.pk]), {
         f"refund-{paid.pk}-amount": "60.00", f"refund-{paid.pk}-destination": "wallet",

@@ -11,7 +11,8 @@ from django.http import HttpRequest, HttpResponse
 
 from apps.accounts.permissions import Perm
 from apps.payments import selectors as pay
-from apps.payments.models import PAID, Payment, PaymentSource, PaymentState
+from apps.payments.charges import refund_destinations
+from apps.payments.models import PAID, Payment, PaymentState
 from apps.subscriptions.models import AccountStatus, ServiceAccount, Subscriber
 
 from .. import forms
@@ -23,12 +24,6 @@ PAGE_SIZE = 50
 SHOWN = 50
 # The states a person has to look at: coloured as trouble, and first on the billing tab.
 ATTENTION = {PaymentState.FAILED, PaymentState.UNKNOWN, PaymentState.REQUIRES_ACTION}
-
-
-def refund_destinations(payment: Payment) -> list[str]:
-    """Where a refund of this payment may go: a card payment back to the card or into the
-    wallet, any other only into the wallet (charges.payment_refund decides again)."""
-    return ["card", "wallet"] if payment.source == PaymentSource.CARD else ["wallet"]
 
 
 def refund_form(payment: Payment, data: Any = None) -> forms.RefundForm:

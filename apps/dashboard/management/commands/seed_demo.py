@@ -420,7 +420,7 @@ class Command(BaseCommand):
         cash = wallet_top_up(actor=actor, subscriber=subscriber, amount=3000,
                              currency=account.currency, source="cash", reference="CASH-0001",
                              idempotency_key="demo-cash-1").payment
-        payment_refund(actor=actor, payment=cash, amount=500, destination="wallet",
+        payment_refund(actor=actor, payment=cash, amount=500, destination="outside",
                        idempotency_key="demo-refund-1", reason="Charged twice (demo)")
         if account.status in (AccountStatus.ACTIVE, AccountStatus.GRACE):
             payment_record_manual(actor=actor, subscriber=subscriber,
