@@ -11,7 +11,14 @@ from apps.core import crypto
 from apps.core.errors import NotFound, ValidationError
 from apps.payments.cards import card_remove, card_save
 from apps.payments.charges import card_collect, payment_resolve
-from apps.payments.models import CardStatus, Payment, PaymentMethod, PaymentState, StripeCustomer
+from apps.payments.models import (
+    CardStatus,
+    Payment,
+    PaymentMethod,
+    PaymentState,
+    StripeCustomer,
+    StripeKeys,
+)
 from apps.payments.services import collection_key
 
 from ..conftest import SYSTEM
@@ -23,7 +30,7 @@ NOW = dt.datetime(2026, 5, 4, 9, 0, tzinfo=dt.UTC)
 pytestmark = pytest.mark.django_db
 
 
-def _pm(server: StripeServer, reseller_keys: object, number: str = OK_CARD) -> str:
+def _pm(server: StripeServer, reseller_keys: StripeKeys, number: str = OK_CARD) -> str:
     return server.card(number, secret_key=crypto.decrypt(reseller_keys.secret_key_encrypted))
 
 
