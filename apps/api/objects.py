@@ -96,8 +96,8 @@ def refund_object(refund: Refund) -> dict[str, Any]:
     return {"id": refund.pk, "object": "refund", "payment": refund.payment_id,
             "amount": refund.amount, "currency": refund.currency,
             "destination": refund.destination, "state": refund.state,
-            "reason": refund.reason, "created": timestamp(refund.created_at),
-            "livemode": refund.livemode}
+            "reason": refund.reason, "shorten": refund.shortened_account,
+            "created": timestamp(refund.created_at), "livemode": refund.livemode}
 
 
 def payment_object(payment: Payment) -> dict[str, Any]:

@@ -311,6 +311,7 @@ class RefundOut(serializers.Serializer):
     destination = serializers.ChoiceField(choices=RefundDestination.values)
     state = serializers.ChoiceField(choices=RefundState.choices)
     reason = serializers.CharField(allow_blank=True)
+    shorten = serializers.BooleanField()
     created = serializers.DateTimeField()
     livemode = serializers.BooleanField()
 
@@ -360,9 +361,14 @@ class RefundIn(serializers.Serializer):
     amount = MinorUnitsField()
     destination = serializers.ChoiceField(
         choices=RefundDestination.values, required=False,
-        help_text="card (card payments only) or wallet; by default the card for a card "
-                  "payment and the wallet otherwise.")
+        help_text="card (card payments), wallet (a renewal's payment) or outside (cash or a "
+                  "transfer handed back); by default the card for a card payment, the wallet "
+                  "for a renewal paid otherwise, outside for a top-up.")
     reason = serializers.CharField(required=False, allow_blank=True, max_length=500)
+    shorten = serializers.BooleanField(
+        required=False, default=False,
+        help_text="Also take the months the payment paid for off the account (a whole "
+                  "renewal payment only). By default a refund leaves the account's period.")
 
 
 class PaymentListQuery(PageQuery):

@@ -75,6 +75,7 @@ PAYMENT_EXAMPLE = {"id": 7, "account": 42, "amount": 999, "currency": "EUR",
                    "livemode": True, "renewal": "completed"}
 REFUND_EXAMPLE = {"id": 4, "object": "refund", "payment": 31, "amount": 500, "currency": "EUR",
                   "destination": "wallet", "state": "succeeded", "reason": "Goodwill",
+                  "shorten": False,
                   "created": "2026-03-12T09:30:00Z", "livemode": True}
 CARD_PAYMENT_EXAMPLE = {
     "id": 31, "object": "payment", "subscriber": 17, "account": 42, "source": "card",
@@ -477,7 +478,8 @@ class PaymentRefundsView(MoneyView, PaymentView):
         payment = self.payment(id)
         arguments = {"actor": self.actor, "payment": payment, "amount": data["amount"],
                      "idempotency_key": self.money_key,
-                     "destination": data.get("destination"), "reason": data.get("reason", "")}
+                     "destination": data.get("destination"), "reason": data.get("reason", ""),
+                     "shorten": data.get("shorten", False)}
         now = timezone.now()
         with self.header_key():
             try:

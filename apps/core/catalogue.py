@@ -207,6 +207,8 @@ ACCOUNT_PLAN_CHANGED = EventType("account.plan_changed", AccountChanged)
 ACCOUNT_PLAN_CHANGE_SCHEDULED = EventType("account.plan_change_scheduled", AccountChanged)
 ACCOUNT_AUTO_RENEW_CHANGED = EventType("account.auto_renew_changed", AccountChanged)
 ACCOUNT_PASSWORD_RESET = EventType("account.password_reset", AccountChanged)
+# A refund took back the months it paid for.
+ACCOUNT_SHORTENED = EventType("account.shortened", AccountChanged)
 ACCOUNT_ACTIVATION_QUEUED = EventType("account.activation_queued", ActivationQueued)
 ACCOUNT_REMINDER_DUE = EventType("account.reminder_due", ReminderDue,
                                  webhook="account.expiring", public=("account_id", "offset_days"))
@@ -236,7 +238,7 @@ _ALL: list[EventType[Any]] = [
     ACCOUNT_CREATED, ACCOUNT_ACTIVATED, ACCOUNT_RENEWED, ACCOUNT_RENEWAL_QUEUED,
     ACCOUNT_EXPIRED, ACCOUNT_SUSPENDED, ACCOUNT_UNSUSPENDED, ACCOUNT_TERMINATED,
     ACCOUNT_PLAN_CHANGED, ACCOUNT_PLAN_CHANGE_SCHEDULED, ACCOUNT_AUTO_RENEW_CHANGED,
-    ACCOUNT_PASSWORD_RESET, ACCOUNT_ACTIVATION_QUEUED, ACCOUNT_REMINDER_DUE,
+    ACCOUNT_PASSWORD_RESET, ACCOUNT_SHORTENED, ACCOUNT_ACTIVATION_QUEUED, ACCOUNT_REMINDER_DUE,
     ACCOUNT_PAYMENT_FAILED, ACCOUNT_PAYMENT_RECEIVED, PAYMENT_RECORDED,
     PAYMENT_SUCCEEDED, PAYMENT_FAILED, PAYMENT_ACTION_REQUIRED, PAYMENT_REFUNDED,
     PAYMENT_DISPUTED, RESELLER_CREDIT_FLOOR, CREDITS_ARRIVED,

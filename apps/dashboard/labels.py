@@ -115,6 +115,7 @@ AUDIT_ACTIONS = {
     "account.create": pgettext_lazy("audit action", "Account created"),
     "account.activate": pgettext_lazy("audit action", "Account activated"),
     "account.renew": pgettext_lazy("audit action", "Account renewed"),
+    "account.shorten": pgettext_lazy("audit action", "Account period shortened"),
     "account.expire": pgettext_lazy("audit action", "Account expired (grace period)"),
     "account.suspend": pgettext_lazy("audit action", "Account suspended"),
     "account.unsuspend": pgettext_lazy("audit action", "Account unsuspended"),

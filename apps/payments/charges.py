@@ -57,7 +57,7 @@ from apps.subscriptions.models import (
     Subscriber,
     SubscriptionSettings,
 )
-from apps.subscriptions.services import account_renew, credits_for
+from apps.subscriptions.services import account_renew, account_shorten, credits_for
 
 from . import stripe_api
 from .collectors import Collection
@@ -856,7 +856,7 @@ def payment_record_manual(*, actor: Actor, subscriber: Subscriber, amount: int, 
 
 
 def payment_refund(*, actor: Actor, payment: Payment, amount: int, idempotency_key: str,
-                   destination: str | None = None, reason: str = "",
+                   destination: str | None = None, reason: str = "", shorten: bool = False,
                    now: dt.datetime | None = None) -> Refund:
     """Give back up to what is left of a payment. The account keeps its period. Refused
     while a payment for the account is in flight (`payment_in_progress`).
@@ -866,6 +866,9 @@ def payment_refund(*, actor: Actor, payment: Payment, amount: int, idempotency_k
     or outside the panel (handed back by the reseller). A top-up's refund takes the money
     out of the wallet again (`insufficient_wallet_balance` when it was spent), back to
     the card or outside the panel.
+
+    With `shorten`, the refund of a renewal's whole payment also takes the months it paid
+    for off the account, once the money is back (`shorten_needs_full_refund` otherwise).
     """
     authorize(actor, payment.reseller_id, Perm.PAYMENT_REFUND)
     now = _now(now)
@@ -877,7 +880,8 @@ def payment_refund(*, actor: Actor, payment: Payment, amount: int, idempotency_k
         return existing
     try:
         refund = _refund_reserve(actor=actor, payment=payment, amount=amount, key=key,
-                                 destination=destination, reason=reason, now=now)
+                                 destination=destination, reason=reason, shorten=shorten,
+                                 now=now)
     except IntegrityError:
         # The same key at the same moment: the other request wrote it.
         existing = _replayed_refund(payment, key, amount, destination)
@@ -932,7 +936,7 @@ def _replayed_refund(payment: Payment, key: str, amount: int, destination: str) 
 
 
 def _refund_reserve(*, actor: Actor, payment: Payment, amount: int, key: str, destination: str,
-                    reason: str, now: dt.datetime) -> Refund:
+                    reason: str, shorten: bool, now: dt.datetime) -> Refund:
     """The refund row and the amount reserved on the payment; a refund that moves no money
     through Stripe is settled here too."""
     with transaction.atomic():
@@ -951,11 +955,18 @@ def _refund_reserve(*, actor: Actor, payment: Payment, amount: int, key: str, de
             raise ValidationError(
                 f"At most {money_format(left, locked.currency)} is left to refund.",
                 code="refund_exceeds_payment", param="amount")
+        if shorten:
+            authorize(actor, locked.reseller_id, Perm.ACCOUNT_RENEW)
+            if (locked.purpose != PaymentPurpose.RENEWAL or not locked.months
+                    or amount != locked.amount or locked.refunded_amount):
+                raise ValidationError(
+                    "Only the refund of a whole renewal payment takes its months off the "
+                    "account.", code="shorten_needs_full_refund", param="shorten")
         refund = Refund.objects.create(
             reseller_id=locked.reseller_id, payment=locked, livemode=locked.livemode,
             amount=amount, currency=locked.currency, destination=destination,
             idempotency_key=key, reason=(reason or "")[:500], actor_label=actor.label,
-            created_at=now, updated_at=now)
+            shortened_account=shorten, created_at=now, updated_at=now)
         # Reserved now, so two refunds at once never give back more than was paid.
         Payment.objects.filter(pk=locked.pk).update(refunded_amount=F("refunded_amount") + amount)
         audit_record(actor=actor, reseller_id=locked.reseller_id, action="payment.refund",
@@ -978,12 +989,16 @@ def _refund_reserve(*, actor: Actor, payment: Payment, amount: int, key: str, de
 
 def _refund_succeeded(refund: Refund, *, now: dt.datetime, stripe_id: str = "") -> None:
     with transaction.atomic():
+        # The one lock order: the reseller first (shortening the account locks it too).
+        Reseller.objects.select_for_update().only("pk").get(pk=refund.reseller_id)
         if not Refund.objects.filter(pk=refund.pk).exclude(state=RefundState.SUCCEEDED).update(
                 state=RefundState.SUCCEEDED, stripe_refund=stripe_id or refund.stripe_refund,
                 updated_at=now):
             return
         refund.state = RefundState.SUCCEEDED
         payment = Payment.objects.select_for_update().get(pk=refund.payment_id)
+        if refund.shortened_account and payment.account is not None and payment.months:
+            _shorten_for(refund, payment, payment.account, payment.months, now=now)
         done = (Refund.objects.filter(payment=payment, state=RefundState.SUCCEEDED)
                 .aggregate(s=Sum("amount"))["s"]) or 0
         target = (PaymentState.REFUNDED if done >= payment.amount
@@ -1002,6 +1017,23 @@ def _refund_succeeded(refund: Refund, *, now: dt.datetime, stripe_id: str = "") 
         _transition(payment, target, actor_label=refund.actor_label, now=now,
                     note=f"refund {refund.pk}", data={"refund": refund.pk,
                                                       "amount": refund.amount})
+
+
+def _shorten_for(refund: Refund, payment: Payment, account: ServiceAccount, months: int, *,
+                 now: dt.datetime) -> None:
+    """The months a refunded renewal paid for, off the account. The money is back already:
+    an account that cannot be shortened (terminated, or the period would end before it
+    starts) keeps its period, and an audit row says so for staff."""
+    try:
+        with transaction.atomic():
+            account_shorten(actor=SYSTEM, account=account, months=months,
+                            reason=f"refund {refund.pk} of payment {payment.pk}", now=now)
+    except DomainError as error:
+        audit_record(actor=SYSTEM, reseller_id=payment.reseller_id, action="payment.refund",
+                     obj=payment, after={"refund": refund.pk, "shorten": False,
+                                         "why": error.message}, now=now)
+        logger.warning("payments: refund %s: account %s not shortened: %s", refund.pk,
+                       account.pk, error)
 
 
 def _refund_released(refund: Refund, *, now: dt.datetime, message: str) -> None:

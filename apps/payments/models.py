@@ -417,7 +417,7 @@ class Refund(models.Model):
     idempotency_key = models.CharField(max_length=200)
     stripe_refund = models.CharField(max_length=255, blank=True)
     reason = models.CharField(max_length=500, blank=True)
-    # The account's period was shortened by the refund (only when asked).
+    # Asked to take the months the payment paid for off the account: done when it succeeds.
     shortened_account = models.BooleanField(default=False)
     error_message = models.CharField(max_length=500, blank=True)
     actor_label = models.CharField(max_length=255)

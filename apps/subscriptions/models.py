@@ -208,6 +208,7 @@ class EventAction(models.TextChoices):
     SCHEDULE_PLAN_CHANGE = "schedule_plan_change", "Plan change scheduled"
     SET_AUTO_RENEW = "set_auto_renew", "Auto-renew changed"
     SET_RENEWAL = "set_renewal", "Renewal period or source changed"
+    SHORTEN = "shorten", "Period shortened (refund)"
     RESET_PASSWORD = "reset_password", "Password reset"
 
 

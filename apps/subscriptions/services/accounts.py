@@ -127,6 +127,7 @@ PUBLISHED_EVENTS: dict[EventAction, catalogue.EventType[catalogue.AccountChanged
     EventAction.SCHEDULE_PLAN_CHANGE: catalogue.ACCOUNT_PLAN_CHANGE_SCHEDULED,
     EventAction.SET_AUTO_RENEW: catalogue.ACCOUNT_AUTO_RENEW_CHANGED,
     EventAction.SET_RENEWAL: catalogue.ACCOUNT_AUTO_RENEW_CHANGED,
+    EventAction.SHORTEN: catalogue.ACCOUNT_SHORTENED,
     EventAction.RESET_PASSWORD: catalogue.ACCOUNT_PASSWORD_RESET,
 }
 
@@ -893,6 +894,45 @@ def account_update_renewal(
             account = account_set_auto_renew(actor=actor, account=account,
                                              auto_renew=auto_renew, now=now)
     return account
+
+
+def account_shorten(
+    *,
+    actor: Actor,
+    account: ServiceAccount,
+    months: int,
+    reason: str,
+    now: dt.datetime | None = None,
+) -> ServiceAccount:
+    """Take `months` off the account's period (a refund of the months it paid for, when
+    asked). Same credentials and status; the sweep moves it on if the new expiry has
+    passed. The credits spent stay spent. Refused when the period would end before it
+    starts (`cannot_shorten`)."""
+    authorize(actor, account.reseller_id, Perm.ACCOUNT_RENEW)
+    now = now or timezone.now()
+    months = whole_number(months, field="months", minimum=1, code="invalid_months",
+                          message="Months is a whole number of at least 1.")
+    with transaction.atomic():
+        _, locked = _lock(account)
+        states.check("renew", locked.status)
+        if locked.expires_at is None or locked.starts_at is None:
+            raise StateConflict("The account was never activated.",
+                                code="invalid_state_transition")
+        shortened = add_months(locked.expires_at, -months)
+        if shortened <= locked.starts_at:
+            raise StateConflict(
+                f"Taking {months} month{'' if months == 1 else 's'} off would end the period "
+                "before it starts.", code="cannot_shorten", param="months")
+        before = snapshot(locked, ACCOUNT_AUDIT_FIELDS)
+        old_expires = locked.expires_at
+        locked.expires_at = shortened
+        locked.save(update_fields=["expires_at", "updated_at"])
+        _event(locked, action=EventAction.SHORTEN, actor=actor, now=now,
+               from_status=locked.status, old_expires_at=old_expires, reason=reason,
+               data={"months": months})
+        _audit_account(actor, locked, "shorten", before, now)
+    account.expires_at = locked.expires_at
+    return locked
 
 
 def account_set_renewal_source(
