@@ -42,6 +42,7 @@ def test_the_emailed_link_names_the_payment_and_what_to_do(client: Client, state
     assert response.status_code == 200
     html = response.content.decode()
     assert says in html
+    assert payment.account is not None
     assert "€9.99" in html and payment.account.username in html
 
 
