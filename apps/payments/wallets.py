@@ -153,14 +153,20 @@ def _move(
     """
     wallet = _wallet(subscriber, currency, create=False, now=now)
     if wallet is None:
-        # A key used before, for a wallet of another currency: refused before any wallet
-        # row is made for this one.
-        if WalletEntry.objects.filter(reseller_id=subscriber.reseller_id,
-                                      idempotency_key=idempotency_key).exists():
-            raise WALLET_LEDGER.key_reused(idempotency_key)
-        if delta <= 0:
+        previous = (WalletEntry.objects.filter(reseller_id=subscriber.reseller_id,
+                                               idempotency_key=idempotency_key)
+                    .select_related("wallet").first())
+        if previous is not None:
+            # The key was used: a concurrent first movement of this wallet (replayed below),
+            # or a movement of another wallet, refused before a row is made for this one.
+            if (previous.subscriber_id, previous.currency) != (subscriber.pk, currency):
+                raise WALLET_LEDGER.key_reused(idempotency_key)
+            wallet = previous.wallet
+        elif delta <= 0:
             raise _insufficient(None, currency, delta)
-        wallet = _wallet(subscriber, currency, create=True, now=now) or _short(currency, delta)
+        else:
+            wallet = _wallet(subscriber, currency, create=True, now=now) or _short(currency,
+                                                                                 delta)
     entry = WalletEntry(
         reseller_id=subscriber.reseller_id,
         wallet=wallet,
