@@ -520,11 +520,16 @@ class RefundForm(forms.Form):
     idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=100)
 
     def __init__(self, *args: Any, currency: str, destinations: list[str],
-                 **kwargs: Any) -> None:
+                 can_shorten: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # In the payment's own currency: "9,50" is read as that currency's minor units.
         self.fields["amount"] = MoneyField(label=_("Amount to refund"), currency=currency)
-        self.order_fields(["amount", "destination", "reason", "idempotency_key"])
+        if can_shorten:
+            # A renewal's payment: the refund may take back the months it paid for.
+            self.fields["shorten"] = forms.BooleanField(
+                label=_("Also take the months it paid for off the account (whole refund only)"),
+                required=False)
+        self.order_fields(["amount", "destination", "shorten", "reason", "idempotency_key"])
         labels = {"card": pgettext_lazy("choice", "To the card"),
                   "wallet": pgettext_lazy("choice", "To the wallet"),
                   "outside": pgettext_lazy("choice", "Handed back outside the panel")}

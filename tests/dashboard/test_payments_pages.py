@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.audit.models import AuditEntry
+from apps.core.dates import add_months
 from apps.core.money import money_format
 from apps.payments import charges
 from apps.payments.models import (
@@ -533,3 +534,38 @@ def test_billing_tab_reads_in_spanish(priced, signed_in):
     html = client.get(reverse("dashboard:payments")).content.decode()
     for spanish in ("Pagos de suscriptores", "Desconocido", "Tarjeta", "Modo"):
         assert spanish in html, spanish
+
+
+def test_a_whole_refund_may_take_the_months_back_when_ticked(priced, signed_in):
+    world = priced
+    paid = cash_renewal(world, 900)
+    world.account.refresh_from_db()
+    renewed_to = world.account.expires_at
+    client = signed_in(world.reseller, "billing")
+    html = page(client, world.subscriber)
+    assert f'name="refund-{paid.pk}-shorten"' in html
+    key = hidden_key(html, "refund-form")
+    response = client.post(reverse("dashboard:payment_refund", args=[paid.pk]), {
+        f"refund-{paid.pk}-amount": "9.00", f"refund-{paid.pk}-destination": "outside",
+        f"refund-{paid.pk}-shorten": "on", f"refund-{paid.pk}-idempotency_key": key})
+    assert response.status_code == 302
+    world.account.refresh_from_db()
+    assert world.account.expires_at == add_months(renewed_to, -1)
+    # A top-up paid for no months: nothing to take back, no box.
+    top = top_up(world.subscriber, 500)
+    assert f'name="refund-{top.pk}-shorten"' not in page(client, world.subscriber)
+
+
+def test_a_partial_refund_ticked_to_shorten_is_refused_beside_the_box(priced, signed_in):
+    world = priced
+    paid = cash_renewal(world, 900)
+    client = signed_in(world.reseller, "billing")
+    key = hidden_key(page(client, world.subscriber), "refund-form")
+    response = client.post(reverse("dashboard:payment_refund", args=[paid.pk]), {
+        f"refund-{paid.pk}-amount": "1.00", f"refund-{paid.pk}-destination": "wallet",
+        f"refund-{paid.pk}-shorten": "on", f"refund-{paid.pk}-idempotency_key": key})
+    assert response.status_code == 400
+    html = unescape(response.content.decode())
+    assert f'id="id_refund-{paid.pk}-shorten-errors"' in html
+    assert "Only the refund of a whole renewal payment" in html
+    assert not Refund.objects.exists()

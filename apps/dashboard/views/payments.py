@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from apps.accounts.permissions import Perm
 from apps.payments import selectors as pay
 from apps.payments.charges import refund_destinations
-from apps.payments.models import PAID, Payment, PaymentState
+from apps.payments.models import PAID, Payment, PaymentPurpose, PaymentState
 from apps.subscriptions.models import AccountStatus, ServiceAccount, Subscriber
 
 from .. import forms
@@ -29,6 +29,9 @@ ATTENTION = {PaymentState.FAILED, PaymentState.UNKNOWN, PaymentState.REQUIRES_AC
 def refund_form(payment: Payment, data: Any = None) -> forms.RefundForm:
     return forms.RefundForm(data, currency=payment.currency,
                             destinations=refund_destinations(payment),
+                            can_shorten=bool(payment.account_id and payment.months
+                                             and payment.purpose == PaymentPurpose.RENEWAL
+                                             and not payment.refunded_amount),
                             initial={"amount": payment.refundable}, prefix=f"refund-{payment.pk}")
 
 

@@ -300,7 +300,7 @@ def payment_refund_view(request: HttpRequest, ctx: Context, payment_id: int) -> 
             refund = charges.payment_refund(
                 actor=ctx.actor, payment=payment, amount=data["amount"],
                 idempotency_key=data["idempotency_key"], destination=data["destination"],
-                reason=data["reason"])
+                reason=data["reason"], shorten=bool(data.get("shorten")))
         except DomainError as error:
             payment.refresh_from_db()
             form.add_error(error.param if error.param in form.fields else None,
