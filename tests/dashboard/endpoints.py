@@ -110,7 +110,7 @@ ENDPOINTS = [
              (("record-amount", "5.00"), ("record-currency", "EUR"), ("record-source", "cash"),
               ("record-reference", "R-1"), ("record-idempotency_key", "matrix"))),
     Endpoint("payment_refund", Perm.PAYMENT_REFUND, "post", "payment",
-             (("REFUND-amount", "1.00"), ("REFUND-destination", "wallet"),
+             (("REFUND-amount", "1.00"), ("REFUND-destination", "outside"),
               ("REFUND-idempotency_key", "matrix"))),
 ]
 

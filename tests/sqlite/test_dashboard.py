@@ -16,6 +16,7 @@ from apps.api.services import api_key_create, webhook_endpoint_create
 from apps.core.dates import add_months
 from apps.crm.services import interaction_add, note_add
 from apps.notifications.models import OutboxMessage
+from apps.payments.charges import wallet_top_up
 from apps.subscriptions.models import Plan, ServiceAccount, Subscriber
 from apps.subscriptions.services import account_create, account_renew, account_suspend
 from tests.conftest import SYSTEM, grant
@@ -83,6 +84,10 @@ def world(reseller: Reseller, settings: Any) -> World:
         "api_key": key.pk, "endpoint": endpoint.pk,
         "delivery": WebhookDelivery.objects.get(endpoint=endpoint).pk,
         "outbox": OutboxMessage.objects.filter(account=account).first().pk,  # type: ignore[union-attr]
+        "mode": "test",
+        "payment": wallet_top_up(actor=SYSTEM, subscriber=subscriber, amount=5000,
+                                 currency="EUR", source="cash", reference="R-0",
+                                 idempotency_key="world").payment.pk,
     }
     return World(reseller=reseller, plan=plan, subscriber=subscriber, account=account,
                  objects=objects)
@@ -94,7 +99,9 @@ def url(world: World, endpoint: Endpoint) -> str:
 
 
 def data(world: World, values: Any) -> dict[str, Any]:
-    return {k: (world.plan.pk if v == "PLAN" else v) for k, v in dict(values).items()}
+    refund = f"refund-{world.objects['payment']}"
+    return {k.replace("REFUND", refund): (world.plan.pk if v == "PLAN" else v)
+            for k, v in dict(values).items()}
 
 
 @pytest.mark.parametrize("endpoint", GETS, ids=lambda e: e.name)
