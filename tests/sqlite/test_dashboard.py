@@ -51,7 +51,7 @@ class World:
     plan: Plan
     subscriber: Subscriber
     account: ServiceAccount
-    objects: dict[str, int]
+    objects: dict[str, Any]
 
 
 @pytest.fixture
