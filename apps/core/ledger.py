@@ -24,6 +24,7 @@ from typing import Any
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Model, UniqueConstraint
 
+from .actors import Actor
 from .db import execute_prepared
 from .errors import IdempotencyKeyReused
 
@@ -69,6 +70,12 @@ class Ledger:
     @cached_property
     def audit_fields(self) -> list[Any]:
         return _insertable(self.audit, ("object_id", "before", "after"))
+
+    def audit_row(self, entry: Any, *, reseller_id: int, actor: Actor, action: str) -> Model:
+        """The audit row of a movement (its ids and before/after are filled in by `write`)."""
+        return self.audit(created_at=entry.created_at, reseller_id=reseller_id,
+                          **actor.row_fields(), action=action,
+                          object_type=self.entry._meta.label_lower, ip=actor.ip)
 
     def write(
         self, entry: Model, audit: Model, *, balance_field: str,

@@ -100,14 +100,8 @@ def _write(
         **actor.row_fields(),
         created_at=now or timezone.now(),
     )
-    audit = AuditEntry(
-        created_at=entry.created_at,
-        reseller_id=reseller.pk,
-        **actor.row_fields(),
-        action=f"credits.{kind}",
-        object_type=CreditLedgerEntry._meta.label_lower,
-        ip=actor.ip,
-    )
+    audit = CREDIT_LEDGER.audit_row(entry, reseller_id=reseller.pk, actor=actor,
+                                    action=f"credits.{kind}")
     written, created = CREDIT_LEDGER.write(
         entry, audit, balance_field=balance_field,
         short=lambda: _insufficient(reseller.pk, balance_field, delta))

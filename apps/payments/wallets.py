@@ -184,14 +184,8 @@ def _move(
         **actor.row_fields(),
         created_at=now or timezone.now(),
     )
-    audit = AuditEntry(
-        created_at=entry.created_at,
-        reseller_id=subscriber.reseller_id,
-        **actor.row_fields(),
-        action=f"wallet.{kind}",
-        object_type=WalletEntry._meta.label_lower,
-        ip=actor.ip,
-    )
+    audit = WALLET_LEDGER.audit_row(entry, reseller_id=subscriber.reseller_id, actor=actor,
+                                    action=f"wallet.{kind}")
     written, created = WALLET_LEDGER.write(
         entry, audit, balance_field="balance",
         short=lambda: _insufficient(wallet.pk, currency, delta))
